@@ -1,0 +1,1278 @@
+// wsc: a terminal WebSocket chat client that speaks RFC 6455 itself over a raw TCP (or TLS) socket.
+//
+// Layout, top to bottom: types, constants, the pure codec (frames, UTF-8, handshake), the sans-I/O state
+// machine (`ClientConnection`: bytes in, bytes-to-send and events out), the I/O shell that pumps sockets,
+// stdin, stdout, timers and signals into it, and `main()`, which returns the exit status.
+// Only Node built-ins are used, and only erasable TypeScript, so `node client.ts` runs it on Node >= 22.18.
+
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import { readFileSync, realpathSync } from 'node:fs';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+// ---------------------------------------------------------------------------------------------- types
+
+export type Role = 'producer' | 'consumer' | 'both';
+export type State = 'HANDSHAKING' | 'OPEN' | 'CLOSING' | 'CLOSED';
+
+export interface FrameHeader {
+  fin: boolean;
+  rsv: number; // the three RSV bits as a number 0-7
+  opcode: number;
+  masked: boolean;
+  maskKey: Buffer | null;
+  /** Infinity when a 64-bit length is beyond 2^53-1: no such message can be accepted. */
+  payloadLength: number;
+}
+
+/** One step of the incremental frame reader: a header, or a piece of the current frame's payload. */
+export type FramePiece =
+  | { type: 'header'; header: FrameHeader }
+  | { type: 'payload'; data: Buffer; end: boolean };
+
+export interface CloseInfo {
+  /** null when the CLOSE frame carried no status code (reported as 1005). */
+  code: number | null;
+  reason: string;
+}
+
+export type ProtocolEvent =
+  | { type: 'open'; statusLine: string; headers: Map<string, string>; subprotocol: string | null }
+  | { type: 'text'; data: Buffer }
+  | { type: 'binary'; data: Buffer }
+  | { type: 'ping'; payload: Buffer }
+  | { type: 'pong'; payload: Buffer }
+  | { type: 'close'; code: number | null; reason: string; initiator: 'server' | 'client' }
+  | { type: 'failure'; message: string; closeCode: number | null };
+
+export type HandshakeResult =
+  | { ok: true; statusLine: string; headers: Map<string, string>; subprotocol: string | null }
+  | { ok: false; error: string };
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  path: string;
+  /** Host header value; defaults to HOST:PORT. */
+  hostHeader?: string;
+  /** base64 of 16 random bytes; a fresh one per connection unless a test pins it. */
+  key?: string;
+  maxMessageSize?: number;
+  subprotocols?: string[];
+  extraHeaders?: [string, string][];
+  /** Where frame mask keys come from; tests pin it to make frames reproducible. */
+  maskKeySource?: () => Buffer;
+}
+
+export interface Target {
+  secure: boolean;
+  host: string; // without IPv6 brackets
+  port: number;
+  role: Role;
+  path: string;
+}
+
+export interface CliOptions {
+  target: Target;
+  connectTimeoutMs: number;
+  closeTimeoutMs: number;
+  maxMessageSize: number;
+  pingIntervalMs: number; // 0: the client sends no pings of its own
+  pingTimeoutMs: number;
+  showHeartbeats: boolean;
+  color: boolean | null; // null: decide from the terminal and NO_COLOR
+  quiet: boolean;
+  insecure: boolean;
+  caFile: string | null;
+}
+
+// ------------------------------------------------------------------------------------------ constants
+
+export const VERSION = '1.0.0';
+export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+export const Opcode = {
+  CONTINUATION: 0x0,
+  TEXT: 0x1,
+  BINARY: 0x2,
+  CLOSE: 0x8,
+  PING: 0x9,
+  PONG: 0xa,
+} as const;
+
+export const OPCODE_NAMES: Record<number, string> = {
+  0x0: 'CONTINUATION', 0x1: 'TEXT', 0x2: 'BINARY', 0x8: 'CLOSE', 0x9: 'PING', 0xa: 'PONG',
+};
+
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  NO_STATUS: 1005,
+  ABNORMAL: 1006,
+  INVALID_DATA: 1007,
+  MESSAGE_TOO_BIG: 1009,
+} as const;
+
+export const ExitStatus = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
+
+export const ROLES: readonly Role[] = ['producer', 'consumer', 'both'];
+export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+export const MAX_RESPONSE_HEAD = 16 * 1024;
+const MAX_CONTROL_PAYLOAD = 125;
+/** How long to wait for the server to close TCP after the closing handshake completed (RFC 6455 7.1.1). */
+const CLOSE_GRACE_MS = 1000;
+/** Bytes of input queued before OPEN past which stdin is paused until the connection opens. */
+const QUEUE_HIGH_WATER = 4 * 1024 * 1024;
+const UTF8_REJECT = -1;
+const NEWLINE = Buffer.from('\n');
+
+export const USAGE = `Usage: client.ts [options] HOST PORT ROLE
+       client.ts [options] ws://HOST[:PORT]/ROLE | wss://HOST[:PORT]/ROLE
+ROLE is producer (send each stdin line), consumer (print each message) or both.
+
+Connection:
+      --connect-timeout SECONDS  give up if not connected and upgraded in time (default 10)
+      --close-timeout SECONDS    wait this long for the server's CLOSE (default 5)
+      --max-message-size BYTES   refuse larger incoming messages with 1009 (default 67108864)
+TLS (wss://):
+      --ca FILE                  also trust this CA certificate (PEM)
+      --insecure                 do not verify the server's certificate (prints a warning)
+Liveness:
+      --ping-interval SECONDS    send a PING after this long without one (default 30; 0 = never)
+      --ping-timeout SECONDS     count the connection dead without a PONG in time (default 20)
+  -P, --show-heartbeats          report PINGs and PONGs on stderr
+Output:
+      --no-color                 no colour on a terminal (NO_COLOR does the same)
+  -q, --quiet                    no status lines on stderr, only errors
+  -h, --help                     show this help
+      --version                  show the version
+
+stdout carries received messages only; everything else goes to stderr.
+Exit status: 0 normal closure, 1 failure, 2 usage error.`;
+
+// ---------------------------------------------------------------------------------------- pure codec
+
+let maskPool = Buffer.alloc(0);
+let maskPoolOffset = 0;
+
+/** A fresh 4-byte mask key; drawn from a pool refilled by node:crypto to avoid a syscall per frame. */
+export function randomMaskKey(): Buffer {
+  if (maskPoolOffset + 4 > maskPool.length) {
+    maskPool = randomFillSync(Buffer.allocUnsafe(8192));
+    maskPoolOffset = 0;
+  }
+  const key = maskPool.subarray(maskPoolOffset, maskPoolOffset + 4);
+  maskPoolOffset += 4;
+  return key;
+}
+
+/** XOR `source` with the mask into `target`; `phase` is the payload offset of source[0] (mask cycles by 4). */
+export function applyMask(source: Buffer, target: Buffer, targetOffset: number, key: Buffer, phase = 0): void {
+  const k0 = key[phase & 3]!, k1 = key[(phase + 1) & 3]!, k2 = key[(phase + 2) & 3]!, k3 = key[(phase + 3) & 3]!;
+  const n = source.length;
+  const whole = n & ~3;
+  let i = 0;
+  for (; i < whole; i += 4) {
+    target[targetOffset + i] = source[i]! ^ k0;
+    target[targetOffset + i + 1] = source[i + 1]! ^ k1;
+    target[targetOffset + i + 2] = source[i + 2]! ^ k2;
+    target[targetOffset + i + 3] = source[i + 3]! ^ k3;
+  }
+  const rest = [k0, k1, k2];
+  for (; i < n; i++) target[targetOffset + i] = source[i]! ^ rest[i - whole]!;
+}
+
+/**
+ * One complete frame as a client sends it: FIN, opcode, MASK bit set, 7/16/64-bit length, the mask key,
+ * then the masked payload. Pure: the mask key is an argument.
+ */
+export function encodeFrame(opcode: number, payload: Buffer, maskKey: Buffer, fin = true): Buffer {
+  const length = payload.length;
+  const lengthBytes = length < 126 ? 0 : length < 65536 ? 2 : 8;
+  const headerLength = 2 + lengthBytes + 4;
+  const frame = Buffer.allocUnsafe(headerLength + length);
+  frame[0] = (fin ? 0x80 : 0) | opcode;
+  if (lengthBytes === 0) {
+    frame[1] = 0x80 | length;
+  } else if (lengthBytes === 2) {
+    frame[1] = 0x80 | 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 0x80 | 127;
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  maskKey.copy(frame, headerLength - 4, 0, 4);
+  applyMask(payload, frame, headerLength, maskKey);
+  return frame;
+}
+
+/** Header size implied by the first two bytes of a frame. */
+export function frameHeaderLength(byte1: number): number {
+  const len7 = byte1 & 0x7f;
+  return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (byte1 & 0x80 ? 4 : 0);
+}
+
+/** Parse a complete frame header (exactly `frameHeaderLength(bytes[1])` bytes). Pure; no validation. */
+export function parseFrameHeader(bytes: Buffer): FrameHeader {
+  const b0 = bytes[0]!, b1 = bytes[1]!;
+  const len7 = b1 & 0x7f;
+  let payloadLength = len7;
+  let offset = 2;
+  if (len7 === 126) {
+    payloadLength = bytes.readUInt16BE(2);
+    offset = 4;
+  } else if (len7 === 127) {
+    const high = bytes.readUInt32BE(2);
+    // 2^53-1 is the largest exact length; beyond it (or with the reserved top bit) nothing fits anyway.
+    payloadLength = high > 0x1fffff ? Infinity : high * 2 ** 32 + bytes.readUInt32BE(6);
+    offset = 10;
+  }
+  const masked = (b1 & 0x80) !== 0;
+  return {
+    fin: (b0 & 0x80) !== 0,
+    rsv: (b0 >> 4) & 0x7,
+    opcode: b0 & 0x0f,
+    masked,
+    maskKey: masked ? bytes.subarray(offset, offset + 4) : null,
+    payloadLength,
+  };
+}
+
+/**
+ * Received bytes as a list of chunks, consumed from the front without re-concatenating what is left
+ * (re-concatenation per chunk is quadratic on big messages).
+ */
+export class ByteQueue {
+  private chunks: Buffer[] = [];
+  private head = 0;
+  private offset = 0;
+  length = 0;
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  byteAt(index: number): number {
+    let i = this.head;
+    let at = index + this.offset;
+    while (at >= this.chunks[i]!.length) at -= this.chunks[i++]!.length;
+    return this.chunks[i]![at]!;
+  }
+
+  /** Exactly n bytes (n <= length): a view when they lie in one chunk, otherwise one small copy. */
+  consume(n: number): Buffer {
+    const first = this.chunks[this.head]!;
+    if (first.length - this.offset >= n) return this.take(n);
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const piece = this.take(n - filled);
+      piece.copy(out, filled);
+      filled += piece.length;
+    }
+    return out;
+  }
+
+  /** Up to max bytes from the front chunk, as a view: payloads are sliced, never copied here. */
+  take(max: number): Buffer {
+    const first = this.chunks[this.head]!;
+    const n = Math.min(max, first.length - this.offset);
+    const piece = n === first.length ? first : first.subarray(this.offset, this.offset + n);
+    this.offset += n;
+    this.length -= n;
+    if (this.offset === first.length) {
+      this.offset = 0;
+      this.head++;
+      if (this.head === this.chunks.length) {
+        this.chunks = [];
+        this.head = 0;
+      } else if (this.head >= 64) {
+        this.chunks = this.chunks.slice(this.head);
+        this.head = 0;
+      }
+    }
+    return piece;
+  }
+}
+
+/**
+ * Incremental frame decoder: push whatever bytes arrived, then `read()` until it returns null.
+ * Payloads come out in pieces as they arrive (a 16 MiB frame is never waited for whole, nor allocated
+ * from its header); `needed` tells how many more bytes the next step requires.
+ */
+export class FrameReader {
+  private queue = new ByteQueue();
+  private header: FrameHeader | null = null;
+  private remaining = 0;
+  private received = 0;
+
+  push(chunk: Buffer): void {
+    this.queue.push(chunk);
+  }
+
+  get needed(): number {
+    if (this.header) return Math.max(1, Math.min(this.remaining, Number.MAX_SAFE_INTEGER));
+    if (this.queue.length < 2) return 2 - this.queue.length;
+    return frameHeaderLength(this.queue.byteAt(1)) - this.queue.length;
+  }
+
+  read(): FramePiece | null {
+    if (this.header === null) {
+      if (this.queue.length < 2) return null;
+      const headerLength = frameHeaderLength(this.queue.byteAt(1));
+      if (this.queue.length < headerLength) return null;
+      const header = parseFrameHeader(this.queue.consume(headerLength));
+      this.header = header;
+      this.remaining = header.payloadLength;
+      this.received = 0;
+      return { type: 'header', header };
+    }
+    if (this.remaining === 0) {
+      this.header = null;
+      return { type: 'payload', data: Buffer.alloc(0), end: true };
+    }
+    if (this.queue.length === 0) return null;
+    let data = this.queue.take(this.remaining);
+    const header = this.header;
+    if (header.maskKey) {
+      const unmasked = Buffer.allocUnsafe(data.length);
+      applyMask(data, unmasked, 0, header.maskKey, this.received);
+      data = unmasked;
+    }
+    this.remaining -= data.length;
+    this.received += data.length;
+    const end = this.remaining === 0;
+    if (end) this.header = null;
+    return { type: 'payload', data, end };
+  }
+}
+
+/**
+ * Incremental UTF-8 validation (RFC 3629): returns the state after `bytes`, given the state after the
+ * bytes before them. 0 means "at a code point boundary"; UTF8_REJECT means no continuation can make the
+ * bytes valid. Rejects overlongs, surrogates, code points above U+10FFFF and bytes C0, C1, F5-FF.
+ */
+export function validateUtf8(state: number, bytes: Buffer): number {
+  if (state === UTF8_REJECT) return state;
+  const end = bytes.length;
+  let i = 0;
+  // Finish a code point begun in an earlier piece (at most three bytes).
+  while (state !== 0 && i < end) state = utf8Step(state, bytes, i, ++i);
+  if (state === UTF8_REJECT) return state;
+  if (end - i >= 256) {
+    // Bulk check in native code up to the last code point start; the tail goes through the step function.
+    let boundary = end;
+    while (boundary > i && end - boundary < 4 && (bytes[boundary - 1]! & 0xc0) === 0x80) boundary--;
+    if (boundary > i && end - boundary < 4) boundary--;
+    if (!isUtf8(bytes.subarray(i, boundary))) return UTF8_REJECT;
+    i = boundary;
+  }
+  return utf8Step(state, bytes, i, end);
+}
+
+function utf8Step(state: number, bytes: Buffer, start: number, end: number): number {
+  let need = state >>> 16, lo = (state >>> 8) & 0xff, hi = state & 0xff;
+  for (let i = start; i < end; i++) {
+    const b = bytes[i]!;
+    if (need === 0) {
+      if (b < 0x80) continue;
+      if (b < 0xc2) return UTF8_REJECT;
+      if (b < 0xe0) {
+        need = 1; lo = 0x80; hi = 0xbf;
+      } else if (b < 0xf0) {
+        need = 2; lo = b === 0xe0 ? 0xa0 : 0x80; hi = b === 0xed ? 0x9f : 0xbf;
+      } else if (b < 0xf5) {
+        need = 3; lo = b === 0xf0 ? 0x90 : 0x80; hi = b === 0xf4 ? 0x8f : 0xbf;
+      } else {
+        return UTF8_REJECT;
+      }
+    } else {
+      if (b < lo || b > hi) return UTF8_REJECT;
+      need--; lo = 0x80; hi = 0xbf;
+    }
+  }
+  return need === 0 ? 0 : (need << 16) | (lo << 8) | hi;
+}
+
+/** Status codes a peer may put in a CLOSE frame (RFC 6455 7.4; 1004-1006 and 1015 are never sent). */
+export function isValidCloseCode(code: number): boolean {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
+
+export function encodeClosePayload(code: number | null, reason = ''): Buffer {
+  if (code === null) return Buffer.alloc(0);
+  const reasonBytes = Buffer.from(reason, 'utf8');
+  const payload = Buffer.allocUnsafe(2 + reasonBytes.length);
+  payload.writeUInt16BE(code, 0);
+  reasonBytes.copy(payload, 2);
+  return payload;
+}
+
+export function parseClosePayload(payload: Buffer): CloseInfo | { error: string; closeCode: number } {
+  if (payload.length === 0) return { code: null, reason: '' };
+  if (payload.length === 1) return { error: 'CLOSE frame with a 1-byte payload', closeCode: CloseCode.PROTOCOL_ERROR };
+  const code = payload.readUInt16BE(0);
+  if (!isValidCloseCode(code)) return { error: `CLOSE frame with invalid status code ${code}`, closeCode: CloseCode.PROTOCOL_ERROR };
+  const reason = payload.subarray(2);
+  if (validateUtf8(0, reason) !== 0) return { error: 'CLOSE reason is not valid UTF-8', closeCode: CloseCode.INVALID_DATA };
+  return { code, reason: reason.toString('utf8') };
+}
+
+export function computeAcceptKey(key: string): string {
+  return createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
+}
+
+export function buildHandshakeRequest(
+  path: string, hostHeader: string, key: string, subprotocols: string[] = [], extraHeaders: [string, string][] = [],
+): string {
+  const lines = [
+    `GET ${path} HTTP/1.1`,
+    `Host: ${hostHeader}`,
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    `Sec-WebSocket-Key: ${key}`,
+    'Sec-WebSocket-Version: 13',
+  ];
+  if (subprotocols.length > 0) lines.push(`Sec-WebSocket-Protocol: ${subprotocols.join(', ')}`);
+  for (const [name, value] of extraHeaders) lines.push(`${name}: ${value}`);
+  return lines.join('\r\n') + '\r\n\r\n';
+}
+
+/** Check a complete response head (status line and headers, without the blank line) against RFC 6455 4.1. */
+export function validateHandshakeResponse(head: string, key: string, offeredSubprotocols: string[] = []): HandshakeResult {
+  const [statusLine = '', ...headerLines] = head.split('\r\n');
+  const status = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(statusLine);
+  if (!status) return { ok: false, error: `malformed HTTP response: ${JSON.stringify(statusLine.slice(0, 80))}` };
+  if (status[1] !== '101') return { ok: false, error: `server refused the upgrade: ${statusLine}` };
+  const headers = new Map<string, string>();
+  for (const line of headerLines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) return { ok: false, error: `malformed header line in the response: ${JSON.stringify(line.slice(0, 80))}` };
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    const earlier = headers.get(name);
+    headers.set(name, earlier === undefined ? value : `${earlier}, ${value}`);
+  }
+  if ((headers.get('upgrade') ?? '').toLowerCase() !== 'websocket') {
+    return { ok: false, error: `bad Upgrade header in the response: ${JSON.stringify(headers.get('upgrade') ?? '(missing)')}` };
+  }
+  const connectionTokens = (headers.get('connection') ?? '').split(',').map((t) => t.trim().toLowerCase());
+  if (!connectionTokens.includes('upgrade')) {
+    return { ok: false, error: `bad Connection header in the response: ${JSON.stringify(headers.get('connection') ?? '(missing)')}` };
+  }
+  const accept = headers.get('sec-websocket-accept');
+  const expected = computeAcceptKey(key);
+  if (accept !== expected) {
+    return { ok: false, error: `bad Sec-WebSocket-Accept in the response: got ${JSON.stringify(accept ?? '(missing)')}, expected ${JSON.stringify(expected)}` };
+  }
+  if (headers.has('sec-websocket-extensions')) {
+    return { ok: false, error: `server sent Sec-WebSocket-Extensions: ${headers.get('sec-websocket-extensions')} (the client asked for none)` };
+  }
+  const chosen = headers.get('sec-websocket-protocol');
+  if (chosen !== undefined && !offeredSubprotocols.includes(chosen)) {
+    return {
+      ok: false,
+      error: offeredSubprotocols.length === 0
+        ? `server sent Sec-WebSocket-Protocol: ${chosen} (the client asked for none)`
+        : `server chose Sec-WebSocket-Protocol: ${chosen}, which the client did not offer`,
+    };
+  }
+  return { ok: true, statusLine, headers, subprotocol: chosen ?? null };
+}
+
+// ------------------------------------------------------------------------------------- state machine
+
+interface MessageInProgress {
+  opcode: number;
+  pieces: Buffer[];
+  size: number;
+  utf8State: number;
+}
+
+/**
+ * The WebSocket client protocol without I/O (after python-websockets' sans-I/O core): feed it bytes from
+ * the socket and lines from the user; take out bytes to send and events. States move
+ * HANDSHAKING -> OPEN (valid 101) -> CLOSING (a CLOSE sent, waiting for the server's) -> CLOSED
+ * (both CLOSE frames exchanged, a failed handshake, or the TCP stream ended).
+ */
+export class ClientConnection {
+  state: State = 'HANDSHAKING';
+  readonly key: string;
+  /** Set when the connection failed: a protocol violation, a failed handshake or a lost connection. */
+  failure: { message: string; closeCode: number | null } | null = null;
+  closeSent: CloseInfo | null = null;
+  closeReceived: CloseInfo | null = null;
+
+  private readonly maxMessageSize: number;
+  private readonly subprotocols: string[];
+  private readonly maskKeySource: () => Buffer;
+  private outgoing: Buffer[] = [];
+  private events: ProtocolEvent[] = [];
+  private responseHead: Buffer = Buffer.alloc(0);
+  private reader = new FrameReader();
+  private frame: FrameHeader | null = null;
+  private controlPieces: Buffer[] = [];
+  private message: MessageInProgress | null = null;
+  private queuedLines: Buffer[] = [];
+  private queuedBytes = 0;
+  private closeRequested: { code: number; reason: string } | null = null;
+  /** After a CLOSE was received or the client failed the connection, incoming bytes are not acted on. */
+  private ignoringInput = false;
+
+  constructor(options: ConnectionOptions) {
+    this.key = options.key ?? randomBytes(16).toString('base64');
+    this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.subprotocols = options.subprotocols ?? [];
+    this.maskKeySource = options.maskKeySource ?? randomMaskKey;
+    const hostHeader = options.hostHeader ?? `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
+    this.outgoing.push(Buffer.from(buildHandshakeRequest(options.path, hostHeader, this.key, this.subprotocols, options.extraHeaders), 'latin1'));
+  }
+
+  /** Bytes for the socket, in order; the caller writes them all. */
+  dataToSend(): Buffer[] {
+    const out = this.outgoing;
+    this.outgoing = [];
+    return out;
+  }
+
+  eventsReceived(): ProtocolEvent[] {
+    const events = this.events;
+    this.events = [];
+    return events;
+  }
+
+  /** Bytes of user input waiting for the connection to open. */
+  get queuedInputBytes(): number {
+    return this.queuedBytes;
+  }
+
+  receiveData(chunk: Buffer): void {
+    if (this.state === 'HANDSHAKING') {
+      this.receiveResponseHead(chunk);
+    } else if (!this.ignoringInput) {
+      this.reader.push(chunk);
+      this.receiveFrames();
+    }
+  }
+
+  /** The server closed the TCP stream (or it was reset). */
+  receiveEof(detail = ''): void {
+    if (this.state === 'CLOSED') return;
+    const suffix = detail ? `: ${detail}` : '';
+    if (this.state === 'HANDSHAKING') {
+      this.fail(`connection closed during the handshake${suffix}`, null);
+    } else if (this.failure === null) {
+      const during = this.state === 'CLOSING' ? ' while waiting for the server\'s CLOSE' : '';
+      this.fail(`connection lost (1006) without a CLOSE frame${during}${suffix}`, null);
+    }
+    this.state = 'CLOSED';
+  }
+
+  /** One text message. Returns false when it can no longer be sent (the closing handshake has begun). */
+  sendText(payload: Buffer): boolean {
+    if (this.state === 'HANDSHAKING' && this.closeRequested === null) {
+      this.queuedLines.push(payload);
+      this.queuedBytes += payload.length;
+      return true;
+    }
+    if (this.state !== 'OPEN' || this.closeSent !== null) return false;
+    this.outgoing.push(encodeFrame(Opcode.TEXT, payload, this.maskKeySource()));
+    return true;
+  }
+
+  sendPing(payload: Buffer): boolean {
+    if (this.state !== 'OPEN' || this.closeSent !== null) return false;
+    this.outgoing.push(encodeFrame(Opcode.PING, payload, this.maskKeySource()));
+    return true;
+  }
+
+  /**
+   * Start the closing handshake (the user quit). Input accepted so far is sent first; before OPEN the
+   * close waits for the handshake so that queued lines are not lost.
+   */
+  close(code: number = CloseCode.NORMAL, reason = ''): void {
+    if (this.closeSent !== null || this.closeRequested !== null || this.state === 'CLOSED') return;
+    if (this.state === 'HANDSHAKING') {
+      this.closeRequested = { code, reason };
+      return;
+    }
+    this.sendClose(code, reason);
+  }
+
+  /** Give up on the connection (e.g. a timeout in the shell): no further frames are sent or read. */
+  abort(message: string): void {
+    if (this.failure === null) this.fail(message, null);
+    this.state = 'CLOSED';
+  }
+
+  private sendClose(code: number | null, reason: string): void {
+    const payload = encodeClosePayload(code, reason);
+    this.outgoing.push(encodeFrame(Opcode.CLOSE, payload, this.maskKeySource()));
+    this.closeSent = { code, reason };
+    this.state = 'CLOSING';
+  }
+
+  /**
+   * Fail the WebSocket connection (RFC 6455 7.1.7): send CLOSE with the code if the connection is open,
+   * and stop acting on incoming bytes. Every protocol check ends here.
+   */
+  private fail(message: string, closeCode: number | null): void {
+    this.failure = { message, closeCode };
+    this.events.push({ type: 'failure', message, closeCode });
+    this.ignoringInput = true;
+    if (this.state === 'HANDSHAKING') {
+      this.state = 'CLOSED';
+      this.queuedLines = [];
+      return;
+    }
+    if (closeCode !== null && this.closeSent === null && this.state === 'OPEN') {
+      this.sendClose(closeCode, closeCode === CloseCode.MESSAGE_TOO_BIG ? 'message too big' : 'protocol error');
+    }
+  }
+
+  private receiveResponseHead(chunk: Buffer): void {
+    const searchFrom = Math.max(0, this.responseHead.length - 3);
+    this.responseHead = this.responseHead.length === 0 ? chunk : Buffer.concat([this.responseHead, chunk]);
+    const end = this.responseHead.indexOf('\r\n\r\n', searchFrom, 'latin1');
+    if (end < 0) {
+      if (this.responseHead.length > MAX_RESPONSE_HEAD) {
+        this.fail(`handshake response headers exceed ${MAX_RESPONSE_HEAD} bytes`, null);
+      }
+      return;
+    }
+    if (end > MAX_RESPONSE_HEAD) {
+      this.fail(`handshake response headers exceed ${MAX_RESPONSE_HEAD} bytes`, null);
+      return;
+    }
+    const head = this.responseHead.subarray(0, end).toString('latin1');
+    const rest = this.responseHead.subarray(end + 4);
+    this.responseHead = Buffer.alloc(0);
+    const result = validateHandshakeResponse(head, this.key, this.subprotocols);
+    if (!result.ok) {
+      this.fail(result.error, null);
+      return;
+    }
+    this.state = 'OPEN';
+    this.events.push({ type: 'open', statusLine: result.statusLine, headers: result.headers, subprotocol: result.subprotocol });
+    for (const line of this.queuedLines) this.outgoing.push(encodeFrame(Opcode.TEXT, line, this.maskKeySource()));
+    this.queuedLines = [];
+    this.queuedBytes = 0;
+    if (this.closeRequested) this.sendClose(this.closeRequested.code, this.closeRequested.reason);
+    // Bytes after the blank line are already frames.
+    if (rest.length > 0) this.receiveData(rest);
+  }
+
+  private receiveFrames(): void {
+    while (!this.ignoringInput) {
+      const piece = this.reader.read();
+      if (piece === null) return;
+      if (piece.type === 'header') this.receiveFrameHeader(piece.header);
+      else this.receiveFramePayload(piece.data, piece.end);
+    }
+  }
+
+  private receiveFrameHeader(header: FrameHeader): void {
+    const { opcode } = header;
+    const isControl = opcode >= 0x8;
+    if (header.rsv !== 0) return this.fail(`frame with reserved bits set (RSV=${header.rsv}) but no extension negotiated`, CloseCode.PROTOCOL_ERROR);
+    if (OPCODE_NAMES[opcode] === undefined) return this.fail(`frame with reserved opcode ${opcode}`, CloseCode.PROTOCOL_ERROR);
+    if (header.masked) return this.fail('masked frame from the server', CloseCode.PROTOCOL_ERROR);
+    if (isControl) {
+      if (!header.fin) return this.fail(`fragmented ${OPCODE_NAMES[opcode]} frame`, CloseCode.PROTOCOL_ERROR);
+      if (header.payloadLength > MAX_CONTROL_PAYLOAD) {
+        return this.fail(`${OPCODE_NAMES[opcode]} frame payload of ${header.payloadLength} bytes (over 125)`, CloseCode.PROTOCOL_ERROR);
+      }
+      this.controlPieces = [];
+    } else {
+      if (opcode === Opcode.CONTINUATION && this.message === null) {
+        return this.fail('CONTINUATION frame without a message in progress', CloseCode.PROTOCOL_ERROR);
+      }
+      if (opcode !== Opcode.CONTINUATION && this.message !== null) {
+        return this.fail(`new ${OPCODE_NAMES[opcode]} frame while a fragmented message is in progress`, CloseCode.PROTOCOL_ERROR);
+      }
+      const soFar = this.message?.size ?? 0;
+      if (soFar + header.payloadLength > this.maxMessageSize) {
+        const announced = Number.isFinite(header.payloadLength) ? `${soFar + header.payloadLength} bytes` : 'over 2^53-1 bytes';
+        return this.fail(`message of ${announced} exceeds the limit of ${this.maxMessageSize} bytes`, CloseCode.MESSAGE_TOO_BIG);
+      }
+      if (this.message === null) this.message = { opcode, pieces: [], size: 0, utf8State: 0 };
+    }
+    this.frame = header;
+  }
+
+  private receiveFramePayload(data: Buffer, end: boolean): void {
+    const frame = this.frame!;
+    if (frame.opcode >= 0x8) {
+      if (data.length > 0) this.controlPieces.push(data);
+      if (end) this.receiveControlFrame(frame.opcode, this.controlPieces.length === 1 ? this.controlPieces[0]! : Buffer.concat(this.controlPieces));
+      return;
+    }
+    const message = this.message!;
+    if (data.length > 0) {
+      message.pieces.push(data);
+      message.size += data.length;
+      // Fail fast: invalid UTF-8 is refused as soon as it arrives, not when the message completes.
+      if (message.opcode === Opcode.TEXT) {
+        message.utf8State = validateUtf8(message.utf8State, data);
+        if (message.utf8State === UTF8_REJECT) return this.fail('invalid UTF-8 in a text message', CloseCode.INVALID_DATA);
+      }
+    }
+    if (!end || !frame.fin) return;
+    this.message = null;
+    if (message.opcode === Opcode.TEXT && message.utf8State !== 0) {
+      return this.fail('text message ends inside a UTF-8 sequence', CloseCode.INVALID_DATA);
+    }
+    const payload = message.pieces.length === 1 ? message.pieces[0]! : Buffer.concat(message.pieces, message.size);
+    this.events.push({ type: message.opcode === Opcode.TEXT ? 'text' : 'binary', data: payload });
+  }
+
+  private receiveControlFrame(opcode: number, payload: Buffer): void {
+    if (opcode === Opcode.PING) {
+      this.events.push({ type: 'ping', payload });
+      if (this.closeSent === null) this.outgoing.push(encodeFrame(Opcode.PONG, payload, this.maskKeySource()));
+    } else if (opcode === Opcode.PONG) {
+      this.events.push({ type: 'pong', payload });
+    } else {
+      const close = parseClosePayload(payload);
+      if ('error' in close) return this.fail(close.error, close.closeCode);
+      this.closeReceived = close;
+      this.ignoringInput = true;
+      const initiator = this.closeSent === null ? 'server' : 'client';
+      // Echo the server's CLOSE with the same payload (status code and reason).
+      if (this.closeSent === null) this.sendClose(close.code, close.reason);
+      this.state = 'CLOSED';
+      this.events.push({ type: 'close', code: close.code, reason: close.reason, initiator });
+    }
+  }
+}
+
+/** The exit status a finished connection deserves: 0 only for a normal closure (1000, 1001 or no code). */
+export function exitStatusFor(connection: ClientConnection): number {
+  if (connection.failure !== null) return ExitStatus.FAILURE;
+  const code = connection.closeReceived?.code;
+  if (connection.closeReceived === null) return ExitStatus.FAILURE;
+  return code === null || code === CloseCode.NORMAL || code === CloseCode.GOING_AWAY ? ExitStatus.OK : ExitStatus.FAILURE;
+}
+
+// -------------------------------------------------------------------------------- terminal rendering
+
+/**
+ * Make peer text safe to show on a terminal: C0 controls other than tab and newline, DEL and C1 become
+ * visible escapes, so a peer cannot set the title, clear the screen, move the cursor or forge a status line.
+ */
+export function neutraliseControls(text: string): string {
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => {
+    const code = c.charCodeAt(0);
+    if (code < 0x20) return '^' + String.fromCharCode(code + 0x40);
+    if (code === 0x7f) return '^?';
+    return '\\x' + code.toString(16);
+  });
+}
+
+/** Binary messages are never written raw: one line with the size and a hex preview. */
+export function describeBinary(data: Buffer): string {
+  const preview = data.subarray(0, 16).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  return `[binary ${data.length} byte${data.length === 1 ? '' : 's'}${data.length ? ': ' + preview : ''}${data.length > 16 ? ' …' : ''}]`;
+}
+
+const SGR = { reset: '\x1b[0m', dim: '\x1b[2m', green: '\x1b[32m', cyan: '\x1b[36m', red: '\x1b[31m', bold: '\x1b[1m' };
+
+// ----------------------------------------------------------------------------------- command line
+
+export class UsageError extends Error {}
+
+function parseSeconds(name: string, value: string | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) {
+    throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds, not ${JSON.stringify(value)}`);
+  }
+  return Math.round(n * 1000);
+}
+
+export function parseTarget(positionals: string[]): Target {
+  if (positionals.length === 1 && /^[a-z][a-z0-9+.-]*:\/\//i.test(positionals[0]!)) {
+    let url: URL;
+    try {
+      url = new URL(positionals[0]!);
+    } catch {
+      throw new UsageError(`not a valid URL: ${positionals[0]}`);
+    }
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new UsageError(`URL scheme must be ws:// or wss://, not ${url.protocol}//`);
+    const role = url.pathname.slice(1);
+    if (!ROLES.includes(role as Role)) throw new UsageError(`the URL path must be /producer, /consumer or /both, not ${JSON.stringify(url.pathname)}`);
+    const secure = url.protocol === 'wss:';
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    return { secure, host, port: url.port ? Number(url.port) : secure ? 443 : 80, role: role as Role, path: `/${role}${url.search}` };
+  }
+  if (positionals.length !== 3) {
+    throw new UsageError(positionals.length < 3 ? 'missing arguments: HOST PORT ROLE are required' : `too many arguments: ${positionals.slice(3).join(' ')}`);
+  }
+  const [rawHost, portText, role] = positionals as [string, string, string];
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new UsageError(`PORT must be a number from 1 to 65535, not ${JSON.stringify(portText)}`);
+  if (!ROLES.includes(role as Role)) throw new UsageError(`ROLE must be producer, consumer or both, not ${JSON.stringify(role)}`);
+  if (rawHost === '') throw new UsageError('HOST must not be empty');
+  return { secure: false, host: rawHost.replace(/^\[(.*)\]$/, '$1'), port, role: role as Role, path: `/${role}` };
+}
+
+/** Parse the command line; returns 'help' or 'version' for those requests. Throws UsageError. */
+export function parseCommandLine(argv: string[]): CliOptions | 'help' | 'version' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+        'connect-timeout': { type: 'string' },
+        'close-timeout': { type: 'string' },
+        'max-message-size': { type: 'string' },
+        'ping-interval': { type: 'string' },
+        'ping-timeout': { type: 'string' },
+        'show-heartbeats': { type: 'boolean', short: 'P' },
+        'no-color': { type: 'boolean' },
+        color: { type: 'boolean' },
+        quiet: { type: 'boolean', short: 'q' },
+        insecure: { type: 'boolean' },
+        ca: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0]!);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return 'help';
+  if (values.version) return 'version';
+  const target = parseTarget(positionals);
+  let maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
+  if (values['max-message-size'] !== undefined) {
+    const text = values['max-message-size'];
+    maxMessageSize = Number(text);
+    if (!/^\d+$/.test(text) || maxMessageSize < 1 || !Number.isSafeInteger(maxMessageSize)) {
+      throw new UsageError(`--max-message-size must be a positive whole number of bytes, not ${JSON.stringify(text)}`);
+    }
+  }
+  if (!target.secure && (values.insecure || values.ca !== undefined)) {
+    throw new UsageError('--insecure and --ca apply only to wss:// URLs');
+  }
+  return {
+    target,
+    connectTimeoutMs: parseSeconds('connect-timeout', values['connect-timeout'], 10_000),
+    closeTimeoutMs: parseSeconds('close-timeout', values['close-timeout'], 5_000),
+    maxMessageSize,
+    pingIntervalMs: parseSeconds('ping-interval', values['ping-interval'], 30_000, true),
+    pingTimeoutMs: parseSeconds('ping-timeout', values['ping-timeout'], 20_000),
+    showHeartbeats: values['show-heartbeats'] ?? false,
+    color: values['no-color'] ? false : values.color ? true : null,
+    quiet: values.quiet ?? false,
+    insecure: values.insecure ?? false,
+    caFile: values.ca ?? null,
+  };
+}
+
+// ------------------------------------------------------------------------------------------ I/O shell
+
+function describeSocketError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ECONNREFUSED': return 'connection refused';
+    case 'ENOTFOUND': return 'unknown host';
+    case 'EAI_AGAIN': return 'host name lookup failed (temporary failure)';
+    case 'ECONNRESET': return 'connection reset by peer';
+    case 'ETIMEDOUT': return 'timed out';
+    case 'EHOSTUNREACH': return 'host unreachable';
+    case 'ENETUNREACH': return 'network unreachable';
+    case 'EPIPE': return 'broken pipe';
+    default: return error.message;
+  }
+}
+
+function displayAddress(target: Target): string {
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  return `${host}:${target.port}`;
+}
+
+/**
+ * Run one session: connect, upgrade, pump bytes both ways until the connection is closed, and return the
+ * exit status. Socket `data` and stdin `data` events both feed the one ClientConnection.
+ */
+export function runSession(options: CliOptions): Promise<number> {
+  const { target } = options;
+  const stdout = process.stdout;
+  const stdin = process.stdin;
+  const stderrIsTty = process.stderr.isTTY === true;
+  const stdoutIsTty = stdout.isTTY === true;
+  const noColorEnv = (process.env.NO_COLOR ?? '') !== '';
+  const color = options.color ?? (stdoutIsTty && !noColorEnv);
+  const paint = (code: string, text: string, tty: boolean) => (color && tty ? `${code}${text}${SGR.reset}` : text);
+  const address = displayAddress(target);
+  const url = `${target.secure ? 'wss' : 'ws'}://${address}${target.path}`;
+  const readsStdinLines = target.role !== 'consumer';
+  const printsMessages = target.role !== 'producer';
+
+  const status = (text: string) => {
+    if (!options.quiet) process.stderr.write(paint(SGR.dim, `wsc: ${text}`, stderrIsTty) + '\n');
+  };
+  const error = (text: string) => process.stderr.write(paint(SGR.red, `wsc: ${text}`, stderrIsTty) + '\n');
+
+  return new Promise<number>((resolve) => {
+    const connection = new ClientConnection({
+      host: target.host,
+      port: target.port,
+      path: target.path,
+      maxMessageSize: options.maxMessageSize,
+    });
+    let finished = false;
+    let socketClosed = false;
+    let socketPausedForStdout = false;
+    let stdinPausedForSocket = false;
+    let stdinPausedForQueue = false;
+    let closedHandled = false;
+    let stdinEnded = false;
+    let interrupts = 0;
+    let partialLine: Buffer | null = null;
+    let warnedInvalidInput = false;
+    let warnedConsumerInput = false;
+    let droppedLines = 0;
+    let timedOut: string | null = null;
+    let connectTimer: NodeJS.Timeout | null = null;
+    let closeTimer: NodeJS.Timeout | null = null;
+    let pingTimer: NodeJS.Timeout | null = null;
+    let pongTimer: NodeJS.Timeout | null = null;
+    let pingCounter = 0;
+
+    if (options.insecure) error('warning: --insecure: the server\'s certificate is not verified');
+    const socket: net.Socket = target.secure
+      ? tls.connect({
+          host: target.host,
+          port: target.port,
+          servername: net.isIP(target.host) ? undefined : target.host,
+          rejectUnauthorized: !options.insecure,
+          ca: options.caFile ? [...tls.rootCertificates, readFileSync(options.caFile, 'latin1')] : undefined,
+        })
+      : net.connect({ host: target.host, port: target.port });
+    socket.setNoDelay(true);
+
+    connectTimer = setTimeout(() => {
+      timedOut = `no WebSocket connection to ${address} within ${options.connectTimeoutMs / 1000} s`;
+      connection.abort(timedOut);
+      pump();
+    }, options.connectTimeoutMs);
+
+    const finish = (exitStatus: number) => {
+      if (finished) return;
+      finished = true;
+      for (const timer of [connectTimer, closeTimer, pingTimer, pongTimer]) if (timer) clearTimeout(timer);
+      socket.destroy();
+      stdin.removeListener('data', onStdinData);
+      stdin.removeListener('end', onStdinEnd);
+      if (!stdin.destroyed) stdin.pause();
+      if (stdin.isTTY || readsStdinLines) stdin.destroy();
+      process.removeListener('SIGINT', onInterrupt);
+      process.removeListener('SIGTERM', onTerminate);
+      if (droppedLines > 0) error(`${droppedLines} input line${droppedLines === 1 ? ' was' : 's were'} not sent: the connection was closing`);
+      resolve(exitStatus);
+    };
+
+    const writeOut = (chunks: Buffer[]) => {
+      if (chunks.length === 0 || stdout.destroyed) return;
+      const ok = stdout.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      if (!ok && !socketPausedForStdout) {
+        // Backpressure: stop reading the socket until the reader catches up, so memory stays bounded.
+        socketPausedForStdout = true;
+        socket.pause();
+        stdout.once('drain', () => {
+          socketPausedForStdout = false;
+          if (!finished) socket.resume();
+        });
+      }
+    };
+
+    const renderMessage = (event: { type: 'text' | 'binary'; data: Buffer }, out: Buffer[]) => {
+      if (event.type === 'binary') {
+        out.push(Buffer.from(stdoutIsTty ? paint(SGR.cyan, '< ', true) + describeBinary(event.data) + '\n' : describeBinary(event.data) + '\n'));
+      } else if (stdoutIsTty) {
+        const text = neutraliseControls(event.data.toString('utf8')).replace(/\n/g, '\n  ');
+        out.push(Buffer.from(paint(SGR.green, '< ', true) + text + '\n'));
+      } else {
+        out.push(event.data, NEWLINE);
+      }
+    };
+
+    const armPing = () => {
+      if (options.pingIntervalMs === 0 || finished) return;
+      if (pingTimer) clearTimeout(pingTimer);
+      pingTimer = setTimeout(() => {
+        pingTimer = null;
+        if (connection.state !== 'OPEN' || socketPausedForStdout) return armPing();
+        const payload = Buffer.from(`wsc-${++pingCounter}`);
+        connection.sendPing(payload);
+        if (options.showHeartbeats) status(`PING sent (${payload.toString()})`);
+        pongTimer = setTimeout(() => {
+          pongTimer = null;
+          timedOut = `connection dead: no PONG within ${options.pingTimeoutMs / 1000} s`;
+          connection.abort(timedOut);
+          pump();
+        }, options.pingTimeoutMs);
+        pump();
+      }, options.pingIntervalMs);
+    };
+
+    const pump = () => {
+      if (finished) return;
+      const data = connection.dataToSend();
+      if (data.length > 0 && !socket.destroyed) {
+        const ok = socket.write(data.length === 1 ? data[0]! : Buffer.concat(data));
+        if (!ok && readsStdinLines && !stdinPausedForSocket && !stdinEnded) {
+          stdinPausedForSocket = true;
+          stdin.pause();
+          socket.once('drain', () => {
+            stdinPausedForSocket = false;
+            if (!finished && !stdinEnded) stdin.resume();
+          });
+        }
+      }
+      const out: Buffer[] = [];
+      for (const event of connection.eventsReceived()) {
+        switch (event.type) {
+          case 'open':
+            if (connectTimer) clearTimeout(connectTimer);
+            connectTimer = null;
+            status(`connected to ${url}${stdin.isTTY && readsStdinLines ? ' (type a line to send it; Ctrl-D or Ctrl-C to quit)' : ''}`);
+            if (stdinPausedForQueue) {
+              stdinPausedForQueue = false;
+              if (!stdinPausedForSocket && !stdinEnded) stdin.resume();
+            }
+            armPing();
+            break;
+          case 'text':
+          case 'binary':
+            if (printsMessages) renderMessage(event, out);
+            break;
+          case 'ping':
+            if (options.showHeartbeats) status(`PING received (${event.payload.length} bytes), PONG sent`);
+            break;
+          case 'pong':
+            if (options.showHeartbeats) status(`PONG received (${event.payload.toString('utf8')})`);
+            break;
+          case 'close':
+            if (event.initiator === 'server') {
+              const code = event.code ?? CloseCode.NO_STATUS;
+              const message = `closed by server: ${code}${event.reason ? ' ' + event.reason : ''}`;
+              if (exitStatusFor(connection) === ExitStatus.OK) status(message);
+              else error(message);
+            } else {
+              status('connection closed');
+            }
+            break;
+          case 'failure':
+            error(event.closeCode !== null ? `protocol error: ${event.message} (closing with ${event.closeCode})` : event.message);
+            break;
+        }
+      }
+      writeOut(out);
+      // Any frame from the server shows it is alive.
+      if (pongTimer && connection.state === 'OPEN') {
+        clearTimeout(pongTimer);
+        pongTimer = null;
+        armPing();
+      }
+      if (connection.state === 'CLOSING' && closeTimer === null) {
+        closeTimer = setTimeout(() => {
+          error(`no CLOSE from the server within ${options.closeTimeoutMs / 1000} s; closing the connection`);
+          connection.abort('close timeout');
+          finish(ExitStatus.FAILURE);
+        }, options.closeTimeoutMs);
+      }
+      if (connection.state === 'CLOSED' && !closedHandled) {
+        closedHandled = true;
+        for (const timer of [pingTimer, pongTimer, closeTimer]) if (timer) clearTimeout(timer);
+        if (connection.closeReceived !== null && connection.failure === null && !socketClosed) {
+          // The closing handshake is complete: the server should close TCP first (RFC 6455 7.1.1);
+          // after a short grace the client closes it, which also flushes the CLOSE echo.
+          closeTimer = setTimeout(() => socket.destroy(), Math.min(CLOSE_GRACE_MS, options.closeTimeoutMs));
+        } else {
+          socket.destroy();
+        }
+      }
+      if (connection.state === 'CLOSED' && socketClosed) finish(exitStatusFor(connection));
+    };
+
+    const onSocketData = (chunk: Buffer) => {
+      connection.receiveData(chunk);
+      pump();
+    };
+
+    const sendLine = (line: Buffer) => {
+      if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
+      if (!isUtf8(line)) {
+        // A TEXT frame must be valid UTF-8: send the line with U+FFFD replacements rather than lose it.
+        if (!warnedInvalidInput) error('warning: input is not valid UTF-8; invalid bytes are sent as U+FFFD');
+        warnedInvalidInput = true;
+        line = Buffer.from(line.toString('utf8'), 'utf8');
+      }
+      if (!connection.sendText(line)) droppedLines++;
+    };
+
+    const onStdinData = (chunk: Buffer) => {
+      if (!readsStdinLines) {
+        if (!warnedConsumerInput) status('consumer: typed input is not sent (use the producer or both role)');
+        warnedConsumerInput = true;
+        return;
+      }
+      let start = 0;
+      for (let newline = chunk.indexOf(0x0a); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
+        let line = chunk.subarray(start, newline);
+        if (partialLine) {
+          line = Buffer.concat([partialLine, line]);
+          partialLine = null;
+        }
+        sendLine(line);
+        start = newline + 1;
+      }
+      if (start < chunk.length) {
+        const rest = chunk.subarray(start);
+        partialLine = partialLine ? Buffer.concat([partialLine, rest]) : Buffer.from(rest);
+      }
+      if (connection.state === 'HANDSHAKING' && connection.queuedInputBytes > QUEUE_HIGH_WATER) {
+        stdinPausedForQueue = true;
+        stdin.pause();
+      }
+      pump();
+    };
+
+    const quit = () => {
+      if (partialLine) {
+        sendLine(partialLine);
+        partialLine = null;
+      }
+      connection.close(CloseCode.NORMAL);
+      pump();
+    };
+
+    const onStdinEnd = () => {
+      stdinEnded = true;
+      // A consumer only quits on EOF from a terminal (Ctrl-D); EOF of a pipe or /dev/null is not a request.
+      if (readsStdinLines || stdin.isTTY) quit();
+    };
+
+    const onInterrupt = () => {
+      interrupts++;
+      if (interrupts > 1) {
+        error('interrupted again: exiting without waiting for the server');
+        connection.abort('interrupted');
+        finish(ExitStatus.FAILURE);
+        return;
+      }
+      if (connection.state === 'HANDSHAKING') status('closing as soon as the connection opens (Ctrl-C again to exit now)');
+      quit();
+    };
+    const onTerminate = onInterrupt;
+
+    socket.on('connect', pump);
+    socket.on('secureConnect', pump);
+    socket.on('data', onSocketData);
+    socket.on('end', () => {
+      connection.receiveEof();
+      pump();
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      const reason = describeSocketError(err);
+      if (connection.state === 'HANDSHAKING' && connection.failure === null) {
+        const tlsProblem = err.code?.startsWith('ERR_TLS') || /certificate|self.signed|SSL/i.test(err.message);
+        connection.abort(`cannot connect to ${address}: ${tlsProblem ? `TLS: ${err.message}` : reason}`);
+      } else {
+        connection.receiveEof(reason);
+      }
+      pump();
+    });
+    socket.on('close', () => {
+      socketClosed = true;
+      if (timedOut === null && connection.state !== 'CLOSED') connection.receiveEof();
+      pump();
+      finish(exitStatusFor(connection));
+    });
+
+    stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') {
+        // The reader went away (`| head -1`): leave quietly with "going away".
+        stdout.destroy();
+        connection.close(CloseCode.GOING_AWAY);
+        pump();
+      } else {
+        error(`cannot write to stdout: ${err.message}`);
+        connection.close(CloseCode.GOING_AWAY);
+        pump();
+      }
+    });
+
+    if (readsStdinLines || stdin.isTTY) {
+      stdin.on('data', onStdinData);
+      stdin.on('end', onStdinEnd);
+    }
+    process.on('SIGINT', onInterrupt);
+    process.on('SIGTERM', onTerminate);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- main
+
+/** Parse the command line and run the client; returns the exit status (0 closed normally, 1 failed, 2 usage). */
+export async function main(argv: string[]): Promise<number> {
+  let options: CliOptions | 'help' | 'version';
+  try {
+    options = parseCommandLine(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`wsc: ${error.message}\n${USAGE}\n`);
+    return ExitStatus.USAGE;
+  }
+  if (options === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return ExitStatus.OK;
+  }
+  if (options === 'version') {
+    process.stdout.write(`wsc ${VERSION}\n`);
+    return ExitStatus.OK;
+  }
+  if (options.caFile !== null) {
+    try {
+      readFileSync(options.caFile);
+    } catch (error) {
+      process.stderr.write(`wsc: cannot read --ca file: ${(error as Error).message}\n`);
+      return ExitStatus.USAGE;
+    }
+  }
+  return runSession(options);
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`wsc: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.exitCode = ExitStatus.FAILURE;
+    },
+  );
+}

@@ -1,0 +1,121 @@
+// Test helpers: run the real client as a child process (the same file a user runs, loaded through tsx).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const CLIENT = fileURLToPath(new URL('../client.ts', import.meta.url));
+
+export interface ClientRun {
+  child: ChildProcess;
+  /** Everything the client wrote to stdout / stderr so far. */
+  stdout(): string;
+  stdoutBytes(): Buffer;
+  stderr(): string;
+  /** Resolves when some output matches; rejects after timeoutMs. */
+  waitFor(stream: 'stdout' | 'stderr', pattern: RegExp | string, timeoutMs?: number): Promise<void>;
+  /** Resolves with the exit status (a killed process gives 128 + signal number). */
+  exit: Promise<number>;
+  /** Milliseconds from spawn to exit, once exited. */
+  elapsedMs(): number;
+}
+
+export interface RunOptions {
+  /** Text written to stdin, then stdin is closed; omit to keep stdin open (a pipe) until the test ends it. */
+  input?: string | Buffer;
+  /** 'ignore' gives the client /dev/null as stdin, as CI does. */
+  stdin?: 'pipe' | 'ignore';
+  env?: NodeJS.ProcessEnv;
+  /** Kill the client if it has not exited by then (a test that hangs must fail, not stall the suite). */
+  killAfterMs?: number;
+}
+
+const SIGNALS: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+export function runClient(args: string[], options: RunOptions = {}): ClientRun {
+  const started = Date.now();
+  let ended = 0;
+  const child = spawn(process.execPath, ['--import', 'tsx', CLIENT, ...args], {
+    cwd: ROOT,
+    stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '', ...options.env },
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const waiters: (() => void)[] = [];
+  const notify = () => {
+    for (const waiter of [...waiters]) waiter();
+  };
+  child.stdout!.on('data', (chunk: Buffer) => {
+    out.push(chunk);
+    notify();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    err.push(chunk);
+    notify();
+  });
+  if (child.stdin) {
+    child.stdin.on('error', () => {}); // the client may exit before reading all input
+    if (options.input !== undefined) child.stdin.end(options.input);
+  }
+  const killer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs ?? 20_000);
+  const exit = new Promise<number>((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      ended = Date.now();
+      notify();
+      resolve(code ?? 128 + (SIGNALS[signal ?? ''] ?? 0));
+    });
+  });
+  const stdout = () => Buffer.concat(out).toString('utf8');
+  const stderr = () => Buffer.concat(err).toString('utf8');
+  return {
+    child,
+    stdout,
+    stdoutBytes: () => Buffer.concat(out),
+    stderr,
+    exit,
+    elapsedMs: () => (ended || Date.now()) - started,
+    waitFor(stream, pattern, timeoutMs = 10_000) {
+      return new Promise<void>((resolve, reject) => {
+        const test = () => {
+          const text = stream === 'stdout' ? stdout() : stderr();
+          return typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text);
+        };
+        if (test()) return resolve();
+        const check = () => {
+          if (test()) {
+            done();
+            resolve();
+          } else if (ended) {
+            done();
+            reject(new Error(`client exited before ${stream} matched ${pattern}; stderr: ${stderr()}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out waiting for ${stream} to match ${pattern}; stderr so far: ${stderr()}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          waiters.splice(waiters.indexOf(check), 1);
+        };
+        waiters.push(check);
+      });
+    },
+  };
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Run async jobs with at most `limit` at a time (the spawned clients are CPU-bound while starting). */
+export async function inBatches<T>(items: T[], limit: number, job: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(
+    Array.from({ length: Math.min(limit, queue.length) }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await job(item);
+    }),
+  );
+}
