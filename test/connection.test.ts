@@ -1,0 +1,113 @@
+// The state machine without a socket: bytes in, bytes-to-send and events out.
+
+import t from 'tap';
+import { ClientConnection, exitStatusFor } from '../client.ts';
+import { OP, close, cont, parseClientFrames, ping, text, validResponse } from './fake-server.ts';
+
+const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+
+function openConnection(maxMessageSize?: number) {
+  const connection = new ClientConnection({ host: 'example.com', port: 8001, path: '/both', key: KEY, maxMessageSize });
+  const request = Buffer.concat(connection.dataToSend()).toString('latin1');
+  return { connection, request };
+}
+
+const sentFrames = (connection: ClientConnection) => parseClientFrames(Buffer.concat(connection.dataToSend())).frames;
+
+t.test('HANDSHAKING: the request goes out first; lines queue until OPEN, then go in order', async (t) => {
+  const { connection, request } = openConnection();
+  t.match(request, /^GET \/both HTTP\/1\.1\r\nHost: example\.com:8001\r\n/);
+  t.equal(connection.state, 'HANDSHAKING');
+  t.ok(connection.sendText(Buffer.from('one')));
+  t.ok(connection.sendText(Buffer.from('two')));
+  t.same(connection.dataToSend(), [], 'nothing sent before OPEN');
+  // The 101 arrives split, with a frame right behind the blank line in the same chunk.
+  const response = Buffer.from(validResponse(KEY));
+  connection.receiveData(response.subarray(0, 20));
+  t.equal(connection.state, 'HANDSHAKING');
+  connection.receiveData(Buffer.concat([response.subarray(20), text('hi')]));
+  t.equal(connection.state, 'OPEN');
+  t.same(connection.eventsReceived().map((e) => e.type), ['open', 'text']);
+  t.same(sentFrames(connection).map((f) => f.payload.toString()), ['one', 'two']);
+});
+
+t.test('OPEN: PING answered with the same payload, also in the middle of a fragmented message', async (t) => {
+  const { connection } = openConnection();
+  connection.receiveData(Buffer.from(validResponse(KEY)));
+  connection.eventsReceived();
+  connection.receiveData(Buffer.concat([text('hel', { fin: false }), ping('are you there?')]));
+  const frames = sentFrames(connection);
+  t.same(frames.map((f) => [f.opcode, f.payload.toString()]), [[OP.PONG, 'are you there?']]);
+  t.same(connection.eventsReceived().map((e) => e.type), ['ping'], 'no message yet');
+  connection.receiveData(cont('lo', {}));
+  const events = connection.eventsReceived();
+  t.same(events.map((e) => e.type === 'text' && e.data.toString()), ['hello']);
+});
+
+t.test('server CLOSE: echoed with the same payload, then CLOSED; nothing after it is acted on', async (t) => {
+  const { connection } = openConnection();
+  connection.receiveData(Buffer.from(validResponse(KEY)));
+  connection.receiveData(Buffer.concat([close(1001, 'restart'), text('late'), ping('late')]));
+  t.equal(connection.state, 'CLOSED');
+  const frames = sentFrames(connection);
+  t.same(frames.map((f) => [f.opcode, f.payload.toString('hex')]), [[OP.CLOSE, Buffer.concat([Buffer.from([0x03, 0xe9]), Buffer.from('restart')]).toString('hex')]]);
+  t.same(connection.eventsReceived().map((e) => e.type), ['open', 'close']);
+  t.equal(exitStatusFor(connection), 0, '1001 is a normal closure');
+});
+
+t.test('user quit: queued lines, then CLOSE 1000, CLOSING until the server answers', async (t) => {
+  const { connection } = openConnection();
+  connection.sendText(Buffer.from('queued'));
+  connection.close();
+  t.equal(connection.state, 'HANDSHAKING', 'close waits for the handshake');
+  connection.receiveData(Buffer.from(validResponse(KEY)));
+  t.equal(connection.state, 'CLOSING');
+  const frames = sentFrames(connection);
+  t.same(frames.map((f) => f.opcode), [OP.TEXT, OP.CLOSE]);
+  t.equal(frames[1]!.payload.readUInt16BE(0), 1000);
+  t.notOk(connection.sendText(Buffer.from('too late')), 'no text after CLOSE');
+  connection.receiveData(ping('x'));
+  t.same(connection.dataToSend(), [], 'no PONG after our CLOSE');
+  connection.receiveData(close(1000));
+  t.equal(connection.state, 'CLOSED');
+  t.same(connection.dataToSend(), [], 'the answer to our CLOSE is not echoed');
+  t.equal(exitStatusFor(connection), 0);
+});
+
+t.test('protocol errors fail the connection with their close code', async (t) => {
+  const cases: [string, Buffer, number][] = [
+    ['RSV bit', text('x', { rsv: 4 }), 1002],
+    ['reserved opcode', Buffer.from([0x83, 0x00]), 1002],
+    ['masked server frame', text('x', { mask: true }), 1002],
+    ['continuation without message', cont('x'), 1002],
+    ['invalid UTF-8', text(Buffer.from([0xff])), 1007],
+    ['oversized', text('x'.repeat(11)), 1009],
+  ];
+  for (const [name, bytes, code] of cases) {
+    const { connection } = openConnection(10);
+    connection.receiveData(Buffer.from(validResponse(KEY)));
+    connection.receiveData(Buffer.concat([bytes, text('after')]));
+    const frames = sentFrames(connection);
+    t.equal(frames.length, 1, `${name}: one frame sent`);
+    t.equal(frames[0]!.opcode === OP.CLOSE && frames[0]!.payload.readUInt16BE(0), code, `${name}: CLOSE ${code}`);
+    t.equal(connection.state, 'CLOSING', `${name}: waits for the server in CLOSING`);
+    t.notOk(connection.eventsReceived().some((e) => e.type === 'text'), `${name}: nothing after the error is delivered`);
+    t.equal(exitStatusFor(connection), 1);
+  }
+});
+
+t.test('TCP end without CLOSE is a failure; a failed handshake sends nothing', async (t) => {
+  const { connection } = openConnection();
+  connection.receiveData(Buffer.from(validResponse(KEY)));
+  connection.receiveEof();
+  t.equal(connection.state, 'CLOSED');
+  t.match(connection.failure?.message, /connection lost \(1006\)/);
+  t.equal(exitStatusFor(connection), 1);
+
+  const refused = openConnection().connection;
+  refused.sendText(Buffer.from('queued'));
+  refused.receiveData(Buffer.from('HTTP/1.1 403 Forbidden\r\n\r\n'));
+  t.equal(refused.state, 'CLOSED');
+  t.same(refused.dataToSend(), []);
+  t.match(refused.failure?.message, 'server refused the upgrade: HTTP/1.1 403 Forbidden');
+});
