@@ -41,8 +41,11 @@ export interface CloseInfo {
 
 export type ProtocolEvent =
   | { type: 'open'; statusLine: string; headers: Map<string, string>; subprotocol: string | null }
-  | { type: 'text'; data: Buffer }
-  | { type: 'binary'; data: Buffer }
+  /** A complete message; its bytes are `chunks` in order, as they arrived (joined only if someone needs one buffer). */
+  | { type: 'text'; chunks: Buffer[]; size: number }
+  /** Several complete text messages that arrived whole in one chunk: message i is source[ranges[2i]..ranges[2i+1]). */
+  | { type: 'text-run'; source: Buffer; ranges: number[] }
+  | { type: 'binary'; chunks: Buffer[]; size: number }
   | { type: 'ping'; payload: Buffer }
   | { type: 'pong'; payload: Buffer }
   | { type: 'close'; code: number | null; reason: string; initiator: 'server' | 'client' }
@@ -127,8 +130,10 @@ const MAX_CONTROL_PAYLOAD = 125;
 const CLOSE_GRACE_MS = 1000;
 /** Bytes of input queued before OPEN past which stdin is paused until the connection opens. */
 const QUEUE_HIGH_WATER = 4 * 1024 * 1024;
-const UTF8_REJECT = -1;
+export const UTF8_REJECT = -1;
 const NEWLINE = Buffer.from('\n');
+const EMPTY = Buffer.alloc(0);
+const READ_BUFFER_SIZE = 256 * 1024;
 
 export const USAGE = `Usage: client.ts [options] HOST PORT ROLE
        client.ts [options] ws://HOST[:PORT]/ROLE | wss://HOST[:PORT]/ROLE
@@ -259,6 +264,15 @@ export class ByteQueue {
     this.length += chunk.length;
   }
 
+  /** The front chunk, and the offset of its first unread byte: for reading small frames in place. */
+  get front(): Buffer | null {
+    return this.length === 0 ? null : this.chunks[this.head]!;
+  }
+
+  get frontOffset(): number {
+    return this.offset;
+  }
+
   byteAt(index: number): number {
     let i = this.head;
     let at = index + this.offset;
@@ -285,6 +299,22 @@ export class ByteQueue {
     const first = this.chunks[this.head]!;
     const n = Math.min(max, first.length - this.offset);
     const piece = n === first.length ? first : first.subarray(this.offset, this.offset + n);
+    this.skip(n);
+    return piece;
+  }
+
+  /** Copy what is left, so that the chunks pushed so far may be reused by the caller. */
+  detach(): void {
+    if (this.length > 0) this.chunks = [Buffer.from(this.consume(this.length))];
+    else this.chunks = [];
+    this.head = 0;
+    this.offset = 0;
+    this.length = this.chunks.length ? this.chunks[0]!.length : 0;
+  }
+
+  /** Drop n bytes (n <= the bytes left in the front chunk). */
+  skip(n: number): void {
+    const first = this.chunks[this.head]!;
     this.offset += n;
     this.length -= n;
     if (this.offset === first.length) {
@@ -298,7 +328,6 @@ export class ByteQueue {
         this.head = 0;
       }
     }
-    return piece;
   }
 }
 
@@ -317,6 +346,11 @@ export class FrameReader {
     this.queue.push(chunk);
   }
 
+  /** Copy unread bytes out of the pushed chunks (see ClientConnection.receiveData). */
+  detach(): void {
+    this.queue.detach();
+  }
+
   get needed(): number {
     if (this.header) return Math.max(1, Math.min(this.remaining, Number.MAX_SAFE_INTEGER));
     if (this.queue.length < 2) return 2 - this.queue.length;
@@ -329,6 +363,7 @@ export class FrameReader {
       const headerLength = frameHeaderLength(this.queue.byteAt(1));
       if (this.queue.length < headerLength) return null;
       const header = parseFrameHeader(this.queue.consume(headerLength));
+      if (header.maskKey) header.maskKey = Buffer.from(header.maskKey);
       this.header = header;
       this.remaining = header.payloadLength;
       this.received = 0;
@@ -336,7 +371,7 @@ export class FrameReader {
     }
     if (this.remaining === 0) {
       this.header = null;
-      return { type: 'payload', data: Buffer.alloc(0), end: true };
+      return { type: 'payload', data: EMPTY, end: true };
     }
     if (this.queue.length === 0) return null;
     let data = this.queue.take(this.remaining);
@@ -351,6 +386,32 @@ export class FrameReader {
     const end = this.remaining === 0;
     if (end) this.header = null;
     return { type: 'payload', data, end };
+  }
+
+  /**
+   * The fast path for a busy room: consecutive small TEXT frames that arrived whole in the front chunk
+   * (unmasked, FIN, no RSV, 7-bit length within maxSize, valid UTF-8) are consumed in place, appending
+   * each payload's [start, end) to `ranges`; returns the chunk they are in, or null if the next frame is
+   * not such a frame (it then takes the checked path through read()). No per-message allocation.
+   */
+  readTextRun(maxSize: number, ranges: number[]): Buffer | null {
+    if (this.header !== null) return null;
+    const front = this.queue.front;
+    if (front === null) return null;
+    let at = this.queue.frontOffset;
+    const start = at;
+    const limit = front.length;
+    while (at + 2 <= limit) {
+      const length = front[at + 1]!;
+      const end = at + 2 + length;
+      if (front[at] !== 0x81 || length >= 126 || length > maxSize || end > limit) break;
+      if (utf8Step(0, front, at + 2, end) !== 0) break;
+      ranges.push(at + 2, end);
+      at = end;
+    }
+    if (at === start) return null;
+    this.queue.skip(at - start);
+    return front;
   }
 }
 
@@ -377,7 +438,7 @@ export function validateUtf8(state: number, bytes: Buffer): number {
   return utf8Step(state, bytes, i, end);
 }
 
-function utf8Step(state: number, bytes: Buffer, start: number, end: number): number {
+export function utf8Step(state: number, bytes: Buffer, start: number, end: number): number {
   let need = state >>> 16, lo = (state >>> 8) & 0xff, hi = state & 0xff;
   for (let i = start; i < end; i++) {
     const b = bytes[i]!;
@@ -494,7 +555,13 @@ interface MessageInProgress {
   pieces: Buffer[];
   size: number;
   utf8State: number;
+  /** Pieces from this index on have not been considered for merging yet. */
+  tailStart: number;
 }
+
+/** Tiny pieces (many tiny fragments or TCP segments) are merged so per-piece overhead stays bounded. */
+const MERGE_PIECES = 1024;
+const MERGE_BELOW_BYTES = 1024 * 1024;
 
 /**
  * The WebSocket client protocol without I/O (after python-websockets' sans-I/O core): feed it bytes from
@@ -553,12 +620,17 @@ export class ClientConnection {
     return this.queuedBytes;
   }
 
+  /**
+   * Bytes from the socket. `chunk` is not kept: what is needed later is copied, so the caller may read
+   * into one reused buffer. 'text-run' events point into `chunk` and are valid until the next call.
+   */
   receiveData(chunk: Buffer): void {
     if (this.state === 'HANDSHAKING') {
       this.receiveResponseHead(chunk);
     } else if (!this.ignoringInput) {
       this.reader.push(chunk);
       this.receiveFrames();
+      this.reader.detach();
     }
   }
 
@@ -639,7 +711,7 @@ export class ClientConnection {
 
   private receiveResponseHead(chunk: Buffer): void {
     const searchFrom = Math.max(0, this.responseHead.length - 3);
-    this.responseHead = this.responseHead.length === 0 ? chunk : Buffer.concat([this.responseHead, chunk]);
+    this.responseHead = Buffer.concat([this.responseHead, chunk]);
     const end = this.responseHead.indexOf('\r\n\r\n', searchFrom, 'latin1');
     if (end < 0) {
       if (this.responseHead.length > MAX_RESPONSE_HEAD) {
@@ -671,6 +743,14 @@ export class ClientConnection {
 
   private receiveFrames(): void {
     while (!this.ignoringInput) {
+      if (this.message === null) {
+        const ranges: number[] = [];
+        const source = this.reader.readTextRun(this.maxMessageSize, ranges);
+        if (source !== null) {
+          this.events.push({ type: 'text-run', source, ranges });
+          continue;
+        }
+      }
       const piece = this.reader.read();
       if (piece === null) return;
       if (piece.type === 'header') this.receiveFrameHeader(piece.header);
@@ -702,7 +782,7 @@ export class ClientConnection {
         const announced = Number.isFinite(header.payloadLength) ? `${soFar + header.payloadLength} bytes` : 'over 2^53-1 bytes';
         return this.fail(`message of ${announced} exceeds the limit of ${this.maxMessageSize} bytes`, CloseCode.MESSAGE_TOO_BIG);
       }
-      if (this.message === null) this.message = { opcode, pieces: [], size: 0, utf8State: 0 };
+      if (this.message === null) this.message = { opcode, pieces: [], size: 0, utf8State: 0, tailStart: 0 };
     }
     this.frame = header;
   }
@@ -710,14 +790,21 @@ export class ClientConnection {
   private receiveFramePayload(data: Buffer, end: boolean): void {
     const frame = this.frame!;
     if (frame.opcode >= 0x8) {
-      if (data.length > 0) this.controlPieces.push(data);
+      if (data.length > 0) this.controlPieces.push(Buffer.from(data));
       if (end) this.receiveControlFrame(frame.opcode, this.controlPieces.length === 1 ? this.controlPieces[0]! : Buffer.concat(this.controlPieces));
       return;
     }
     const message = this.message!;
     if (data.length > 0) {
-      message.pieces.push(data);
+      message.pieces.push(Buffer.from(data));
       message.size += data.length;
+      if (message.pieces.length - message.tailStart >= MERGE_PIECES) {
+        const tail = message.pieces.slice(message.tailStart);
+        const tailBytes = tail.reduce((n, piece) => n + piece.length, 0);
+        // Each byte is merged at most once, so this stays linear.
+        if (tailBytes < MERGE_BELOW_BYTES) message.pieces.splice(message.tailStart, tail.length, Buffer.concat(tail, tailBytes));
+        message.tailStart = message.pieces.length;
+      }
       // Fail fast: invalid UTF-8 is refused as soon as it arrives, not when the message completes.
       if (message.opcode === Opcode.TEXT) {
         message.utf8State = validateUtf8(message.utf8State, data);
@@ -729,8 +816,7 @@ export class ClientConnection {
     if (message.opcode === Opcode.TEXT && message.utf8State !== 0) {
       return this.fail('text message ends inside a UTF-8 sequence', CloseCode.INVALID_DATA);
     }
-    const payload = message.pieces.length === 1 ? message.pieces[0]! : Buffer.concat(message.pieces, message.size);
-    this.events.push({ type: message.opcode === Opcode.TEXT ? 'text' : 'binary', data: payload });
+    this.events.push({ type: message.opcode === Opcode.TEXT ? 'text' : 'binary', chunks: message.pieces, size: message.size });
   }
 
   private receiveControlFrame(opcode: number, payload: Buffer): void {
@@ -751,6 +837,19 @@ export class ClientConnection {
       this.events.push({ type: 'close', code: close.code, reason: close.reason, initiator });
     }
   }
+}
+
+export function joinChunks(chunks: Buffer[], size: number): Buffer {
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+/** The text payloads an event carries: one for 'text', several for 'text-run', none otherwise. */
+export function textPayloads(event: ProtocolEvent): Buffer[] {
+  if (event.type === 'text') return [joinChunks(event.chunks, event.size)];
+  if (event.type !== 'text-run') return [];
+  const payloads: Buffer[] = [];
+  for (let i = 0; i < event.ranges.length; i += 2) payloads.push(event.source.subarray(event.ranges[i], event.ranges[i + 1]));
+  return payloads;
 }
 
 /** The exit status a finished connection deserves: 0 only for a normal closure (1000, 1001 or no code). */
@@ -774,6 +873,22 @@ export function neutraliseControls(text: string): string {
     if (code === 0x7f) return '^?';
     return '\\x' + code.toString(16);
   });
+}
+
+/** The messages of a text run as one buffer, each followed by a newline: one copy, one write. */
+export function joinLines(source: Buffer, ranges: number[]): Buffer {
+  let size = ranges.length / 2;
+  for (let i = 0; i < ranges.length; i += 2) size += ranges[i + 1]! - ranges[i]!;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < ranges.length; i += 2) {
+    const start = ranges[i]!, end = ranges[i + 1]!;
+    // A byte loop beats Buffer#copy's call overhead for chat-sized messages.
+    if (end - start > 256) at += source.copy(out, at, start, end);
+    else for (let j = start; j < end; j++) out[at++] = source[j]!;
+    out[at++] = 0x0a;
+  }
+  return out;
 }
 
 /** Binary messages are never written raw: one line with the size and a hex preview. */
@@ -959,7 +1074,15 @@ export function runSession(options: CliOptions): Promise<number> {
           rejectUnauthorized: !options.insecure,
           ca: options.caFile ? [...tls.rootCertificates, readFileSync(options.caFile, 'latin1')] : undefined,
         })
-      : net.connect({ host: target.host, port: target.port });
+      : net.connect({
+          host: target.host,
+          port: target.port,
+          // Read into one reused buffer: no allocation per read (the connection copies what it keeps).
+          onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE), callback: (n: number, buffer: Uint8Array) => {
+              onSocketData(Buffer.from(buffer.buffer, buffer.byteOffset, n));
+              return true;
+            } },
+        });
     socket.setNoDelay(true);
 
     connectTimer = setTimeout(() => {
@@ -985,7 +1108,17 @@ export function runSession(options: CliOptions): Promise<number> {
 
     const writeOut = (chunks: Buffer[]) => {
       if (chunks.length === 0 || stdout.destroyed) return;
-      const ok = stdout.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      let size = 0;
+      for (const chunk of chunks) size += chunk.length;
+      let ok = true;
+      if (chunks.length === 1 || size < 65536) {
+        ok = stdout.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      } else {
+        // Big messages go out as they are (one writev), not copied once more into one buffer.
+        stdout.cork();
+        for (const chunk of chunks) ok = stdout.write(chunk);
+        stdout.uncork();
+      }
       if (!ok && !socketPausedForStdout) {
         // Backpressure: stop reading the socket until the reader catches up, so memory stays bounded.
         socketPausedForStdout = true;
@@ -997,14 +1130,16 @@ export function runSession(options: CliOptions): Promise<number> {
       }
     };
 
-    const renderMessage = (event: { type: 'text' | 'binary'; data: Buffer }, out: Buffer[]) => {
+    const renderMessage = (event: { type: 'text' | 'binary'; chunks: Buffer[]; size: number }, out: Buffer[]) => {
       if (event.type === 'binary') {
-        out.push(Buffer.from(stdoutIsTty ? paint(SGR.cyan, '< ', true) + describeBinary(event.data) + '\n' : describeBinary(event.data) + '\n'));
+        const line = describeBinary(joinChunks(event.chunks, event.size)) + '\n';
+        out.push(Buffer.from(stdoutIsTty ? paint(SGR.cyan, '< ', true) + line : line));
       } else if (stdoutIsTty) {
-        const text = neutraliseControls(event.data.toString('utf8')).replace(/\n/g, '\n  ');
+        const text = neutraliseControls(joinChunks(event.chunks, event.size).toString('utf8')).replace(/\n/g, '\n  ');
         out.push(Buffer.from(paint(SGR.green, '< ', true) + text + '\n'));
       } else {
-        out.push(event.data, NEWLINE);
+        for (const chunk of event.chunks) out.push(chunk);
+        out.push(NEWLINE);
       }
     };
 
@@ -1057,6 +1192,11 @@ export function runSession(options: CliOptions): Promise<number> {
           case 'text':
           case 'binary':
             if (printsMessages) renderMessage(event, out);
+            break;
+          case 'text-run':
+            if (!printsMessages) break;
+            if (stdoutIsTty) for (const data of textPayloads(event)) renderMessage({ type: 'text', chunks: [data], size: data.length }, out);
+            else out.push(joinLines(event.source, event.ranges));
             break;
           case 'ping':
             if (options.showHeartbeats) status(`PING received (${event.payload.length} bytes), PONG sent`);
@@ -1180,7 +1320,7 @@ export function runSession(options: CliOptions): Promise<number> {
 
     socket.on('connect', pump);
     socket.on('secureConnect', pump);
-    socket.on('data', onSocketData);
+    if (target.secure) socket.on('data', onSocketData);
     socket.on('end', () => {
       connection.receiveEof();
       pump();

@@ -18,9 +18,10 @@ function decodeAll(chunks: Buffer[]) {
   for (const chunk of chunks) {
     reader.push(chunk);
     for (let piece: FramePiece | null = reader.read(); piece !== null; piece = reader.read()) {
-      if (piece.type === 'header') {
+      if (piece.type !== 'payload') {
         current = { opcode: piece.header.opcode, fin: piece.header.fin, masked: piece.header.masked, pieces: [] };
-      } else {
+      }
+      if (piece.type !== 'header') {
         current!.pieces.push(piece.data);
         if (piece.end) {
           frames.push({ opcode: current!.opcode, fin: current!.fin, masked: current!.masked, payload: Buffer.concat(current!.pieces) });

@@ -1,0 +1,331 @@
+// npm run bench: this client against wscat (and a floor: a bare reader that does the handshake and
+// discards bytes), interleaved in one process tree, on servers started here on 127.0.0.1:0.
+// stdout goes to a file (a pipe for the slow-reader scenario). Times are measured by the server: from the moment its handshake response is written until the
+// client's CLOSE (the echo of the server's CLOSE, or the producer's own) arrives.
+//
+//   npm run bench                 all scenarios, 5 runs each after a warm-up
+//   npm run bench -- --runs 3 --only flood,big
+
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parseClientFrames } from './fake-server.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WSCAT = join(ROOT, 'node_modules', 'wscat', 'bin', 'wscat');
+/** Loaded first into every measured process: reports its peak RSS (kB) at exit, however it exits. */
+const PEAK_RSS_HOOK =
+  'data:text/javascript,import{writeFileSync}from"node:fs";process.on("exit",()=>{const f=process.env.BENCH_RSS_FILE;if(f)writeFileSync(f,String(process.resourceUsage().maxRSS))})';
+
+type ClientName = 'wsc' | 'wscat' | 'floor';
+type Role = 'consumer' | 'producer';
+
+interface Measurement {
+  seconds: number;
+  peakRssMB: number;
+  /** Lines on stdout (consumer) or text frames counted by the sink (producer). */
+  count: number;
+  ok: boolean;
+  note: string;
+}
+
+// ------------------------------------------------------------------------------------ servers
+
+function acceptFor(key: string): string {
+  return createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+}
+
+function unmaskedFrame(opcode: number, payload: Buffer): Buffer {
+  const length = payload.length;
+  let header: Buffer;
+  if (length < 126) header = Buffer.from([0x80 | opcode, length]);
+  else if (length < 65536) header = Buffer.from([0x80 | opcode, 126, length >> 8, length & 0xff]);
+  else {
+    header = Buffer.alloc(10);
+    header[0] = 0x80 | opcode;
+    header[1] = 127;
+    header.writeBigUInt64BE(BigInt(length), 2);
+  }
+  return Buffer.concat([header, payload]);
+}
+
+const CLOSE_1000 = unmaskedFrame(8, Buffer.from([0x03, 0xe8]));
+
+interface ServerRun {
+  port: number;
+  /** Resolves when the handshake response has been written. */
+  opened: Promise<void>;
+  /** Resolves with seconds from the handshake response to the client's CLOSE (or TCP end), and frames seen. */
+  result: Promise<{ seconds: number; textFrames: number; inOrder: boolean; sawClose: boolean }>;
+  close(): void;
+}
+
+/**
+ * One connection: answer the handshake, then either send `payload` (a flood) followed by CLOSE 1000, or
+ * sink the client's frames. Either way, stop the clock at the client's CLOSE.
+ */
+function startServer(mode: { flood: Buffer[] } | { sink: true } | { idle: true }): Promise<ServerRun> {
+  return new Promise((resolveServer) => {
+    let resolveResult!: (value: { seconds: number; textFrames: number; inOrder: boolean; sawClose: boolean }) => void;
+    const result = new Promise<{ seconds: number; textFrames: number; inOrder: boolean; sawClose: boolean }>((r) => (resolveResult = r));
+    let resolveOpened!: () => void;
+    const opened = new Promise<void>((r) => (resolveOpened = r));
+    const server = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      let head = Buffer.alloc(0);
+      let started = 0n;
+      let pending: Buffer = Buffer.alloc(0);
+      let textFrames = 0;
+      let inOrder = true;
+      let done = false;
+      let sinkStarted = false;
+      const finish = (sawClose: boolean) => {
+        if (done) return;
+        done = true;
+        resolveResult({ seconds: Number(process.hrtime.bigint() - started) / 1e9, textFrames, inOrder, sawClose });
+        if (sawClose) socket.end(); // the server closes TCP after the closing handshake
+      };
+      socket.on('data', (chunk: Buffer) => {
+        if (started === 0n) {
+          head = Buffer.concat([head, chunk]);
+          const end = head.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const key = /sec-websocket-key:\s*(\S+)/i.exec(head.toString('latin1'))?.[1] ?? '';
+          socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
+          started = process.hrtime.bigint();
+          resolveOpened();
+          if ('flood' in mode) {
+            for (const buffer of mode.flood) socket.write(buffer);
+            socket.write(CLOSE_1000);
+          }
+          chunk = head.subarray(end + 4);
+        }
+        pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        const { frames, rest } = parseClientFrames(pending);
+        pending = Buffer.from(rest);
+        for (const frame of frames) {
+          // A sink's clock starts at the first frame: input is written a moment after the handshake.
+          if (!sinkStarted && 'sink' in mode) {
+            sinkStarted = true;
+            started = process.hrtime.bigint();
+          }
+          if (frame.opcode === 1) {
+            if (inOrder && !frame.payload.toString('latin1').startsWith(String(textFrames).padStart(8, '0'))) inOrder = false;
+            textFrames++;
+          }
+          if (frame.opcode === 8) {
+            if ('sink' in mode) socket.write(CLOSE_1000); // answer the producer's CLOSE
+            finish(true);
+          }
+        }
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => finish(false));
+    });
+    server.listen(0, '127.0.0.1', () => {
+      resolveServer({ port: (server.address() as net.AddressInfo).port, opened, result, close: () => server.close() });
+    });
+  });
+}
+
+// ------------------------------------------------------------------------------------ clients
+
+function commandFor(client: ClientName, port: number, role: Role): string[] {
+  const hook = `--import=${PEAK_RSS_HOOK}`;
+  if (client === 'wsc') return [hook, ...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []), '--import', 'tsx', join(ROOT, 'client.ts'), '--quiet', '127.0.0.1', String(port), role];
+  if (client === 'wscat') return [hook, WSCAT, '-c', `ws://127.0.0.1:${port}/${role}`];
+  return [hook, '--import', 'tsx', fileURLToPath(import.meta.url), '--floor', String(port)];
+}
+
+interface ClientOptions {
+  input?: Buffer;
+  /** Drain stdout slowly: one chunk per this many ms. */
+  slowReaderMs?: number;
+}
+
+async function measure(client: ClientName, mode: Parameters<typeof startServer>[0], role: Role, options: ClientOptions = {}): Promise<Measurement> {
+  const server = await startServer(mode);
+  const dir = mkdtempSync(join(os.tmpdir(), 'wsc-bench-'));
+  const rssFile = join(dir, 'rss');
+  // stdout goes to a file (counted afterwards), except for the slow reader, which reads a pipe: a pipe
+  // would make the bench process's own reading speed the bottleneck for both clients.
+  const outFile = join(dir, 'out');
+  const outFd = options.slowReaderMs ? null : openSync(outFile, 'w');
+  const child = spawn(process.execPath, commandFor(client, server.port, role), {
+    cwd: ROOT,
+    stdio: ['pipe', outFd ?? 'pipe', 'pipe'],
+    env: { ...process.env, BENCH_RSS_FILE: rssFile, NO_COLOR: '1' },
+  });
+  let lines = 0;
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin!.on('error', () => {});
+  const countLines = (chunk: Buffer) => {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+  };
+  child.stdout?.on('data', (chunk: Buffer) => {
+    countLines(chunk);
+    child.stdout!.pause();
+    setTimeout(() => child.stdout!.resume(), options.slowReaderMs);
+  });
+  if (options.input) {
+    // Input is written once the connection is open for every client alike (wscat drops lines typed
+    // before it connects), and stdin is closed after it: the end of a pipe.
+    const input = options.input;
+    void server.opened.then(() => setTimeout(() => child.stdin!.end(input), 300));
+  }
+  const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const [serverResult, exitCode] = await Promise.all([
+    server.result,
+    new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1))),
+  ]);
+  clearTimeout(killer);
+  server.close();
+  if (outFd !== null) {
+    closeSync(outFd);
+    const fd = openSync(outFile, 'r');
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) countLines(buffer.subarray(0, n));
+    closeSync(fd);
+  }
+  let peakRssMB = NaN;
+  try {
+    peakRssMB = Number(readFileSync(rssFile, 'utf8')) / 1024;
+  } catch {
+    // killed before it could report
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const count = role === 'producer' ? serverResult.textFrames : lines;
+  const notes = [];
+  if (!serverResult.sawClose) notes.push('no CLOSE');
+  if (role === 'producer' && !serverResult.inOrder) notes.push('out of order');
+  if (exitCode !== 0) notes.push(`exit ${exitCode}`);
+  return { seconds: serverResult.seconds, peakRssMB, count, ok: serverResult.sawClose, note: notes.join(', ') };
+}
+
+/** The floor: handshake, then discard bytes until the server's CLOSE frame has arrived; echo it. */
+async function runFloor(port: number): Promise<void> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  const key = Buffer.alloc(16, 7).toString('base64');
+  socket.write(`GET /consumer HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  let upgraded = false;
+  let tail = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    if (!upgraded) {
+      const end = chunk.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      upgraded = true;
+      chunk = chunk.subarray(end + 4);
+    }
+    // Only the last bytes matter: the flood ends with CLOSE 1000 (88 02 03 e8).
+    tail = Buffer.concat([tail, chunk.subarray(-4)]).subarray(-4);
+    if (tail.equals(CLOSE_1000)) socket.end(Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]));
+  });
+  socket.on('error', () => {});
+}
+
+// ------------------------------------------------------------------------------------ report
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+
+interface Scenario {
+  id: string;
+  title: string;
+  clients: ClientName[];
+  role: Role;
+  mode: () => Parameters<typeof startServer>[0];
+  expectedCount: number;
+  options?: ClientOptions;
+  target: string;
+}
+
+function buildScenarios(): Scenario[] {
+  const small = Buffer.alloc(62, 'The quick brown fox jumps over the lazy dog, again and again! ');
+  const flood = Buffer.concat(Array.from({ length: 200_000 }, () => unmaskedFrame(1, small)));
+  const bigFrame = unmaskedFrame(1, Buffer.alloc(16 * 1024 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789 '));
+  const lines = Buffer.from(Array.from({ length: 200_000 }, (_, i) => `${String(i).padStart(8, '0')} ${'x'.repeat(54)}\n`).join(''));
+  return [
+    { id: 'flood', title: 'Consumer flood: 200,000 64-byte text frames', clients: ['wsc', 'wscat', 'floor'], role: 'consumer', mode: () => ({ flood: [flood] }), expectedCount: 200_000, target: 'wsc <= 1/15 of wscat' },
+    { id: 'big', title: 'Big messages: 20 text messages of 16 MiB', clients: ['wsc', 'wscat', 'floor'], role: 'consumer', mode: () => ({ flood: Array.from({ length: 20 }, () => bigFrame) }), expectedCount: 20, target: 'wsc <= 1/4 of wscat, RSS <= wscat' },
+    { id: 'pipe', title: 'Producer pipe: 200,000 lines of 63 bytes', clients: ['wsc', 'wscat'], role: 'producer', mode: () => ({ sink: true }), expectedCount: 200_000, options: { input: lines }, target: 'all lines, wsc <= 1/5 of wscat' },
+    { id: 'slow', title: 'Slow reader: the flood, stdout drained one chunk per 10 ms', clients: ['wsc', 'wscat'], role: 'consumer', mode: () => ({ flood: [flood] }), expectedCount: 200_000, options: { slowReaderMs: 10 }, target: 'wsc peak RSS < 150 MB' },
+  ];
+}
+
+async function measureIdleCpu(client: ClientName, seconds: number): Promise<number> {
+  const server = await startServer({ idle: true });
+  const child = spawn(process.execPath, commandFor(client, server.port, 'consumer'), { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin!.on('error', () => {});
+  const ticks = () => {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
+  };
+  await new Promise((r) => setTimeout(r, 1500)); // started and connected
+  const before = ticks();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const used = ticks() - before;
+  child.kill('SIGKILL');
+  server.close();
+  return used;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, floor: { type: 'string' } },
+  });
+  if (values.floor) return runFloor(Number(values.floor));
+  const runs = Number(values.runs);
+  const only = values.only?.split(',');
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`# wsc benchmark — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`);
+  console.log(`# ${runs} runs per client after a warm-up, interleaved (wsc, wscat, floor, wsc, …); times from the server's 101 to the client's CLOSE\n`);
+  const summary: string[] = [];
+  for (const scenario of buildScenarios()) {
+    if (only && !only.includes(scenario.id)) continue;
+    const results: Record<string, Measurement[]> = {};
+    for (let round = 0; round <= runs; round++) {
+      for (const client of scenario.clients) {
+        const m = await measure(client, scenario.mode(), scenario.role, scenario.options);
+        if (client !== 'floor' && m.count !== scenario.expectedCount) m.note = [m.note, `got ${m.count} of ${scenario.expectedCount}`].filter(Boolean).join(', ');
+        if (round > 0) (results[client] ??= []).push(m);
+      }
+    }
+    console.log(`## ${scenario.title}  (target: ${scenario.target})`);
+    console.log('| client | median s | min–max s | peak RSS MB (median) | complete runs | notes |');
+    console.log('|---|---|---|---|---|---|');
+    for (const client of scenario.clients) {
+      const ms = results[client]!;
+      const secs = ms.map((m) => m.seconds);
+      const complete = client === 'floor' ? ms.filter((m) => m.ok).length : ms.filter((m) => m.ok && m.count === scenario.expectedCount).length;
+      const notes = [...new Set(ms.map((m) => m.note).filter(Boolean))].join('; ');
+      console.log(`| ${client} | ${fmt(median(secs))} | ${fmt(Math.min(...secs))}–${fmt(Math.max(...secs))} | ${fmt(median(ms.map((m) => m.peakRssMB)), 0)} | ${complete}/${ms.length} | ${notes} |`);
+    }
+    const ratios = results.wsc!.map((m, i) => m.seconds / results.wscat![i]!.seconds);
+    const rssRatios = results.wsc!.map((m, i) => m.peakRssMB / results.wscat![i]!.peakRssMB);
+    console.log(`\nwsc/wscat time per pair: ${ratios.map((r) => fmt(r)).join(' ')} → median ${fmt(median(ratios))} (1/${fmt(1 / median(ratios), 1)})`);
+    console.log(`wsc/wscat peak RSS per pair: ${rssRatios.map((r) => fmt(r, 2)).join(' ')} → median ${fmt(median(rssRatios), 2)}\n`);
+    summary.push(`${scenario.id}: time ratio ${fmt(median(ratios))}, RSS ratio ${fmt(median(rssRatios), 2)}, wsc complete ${results.wsc!.filter((m) => m.ok && m.count === scenario.expectedCount).length}/${runs}`);
+  }
+  if (!only || only.includes('idle')) {
+    const wscTicks = await measureIdleCpu('wsc', 5);
+    const wscatTicks = await measureIdleCpu('wscat', 5);
+    console.log(`## Idle: CPU clock ticks used by a connected, idle consumer over 5 s (100 ticks = 1 CPU-second)`);
+    console.log(`wsc ${wscTicks} ticks, wscat ${wscatTicks} ticks\n`);
+    summary.push(`idle: wsc ${wscTicks} ticks in 5 s`);
+  }
+  console.log('# summary\n' + summary.map((s) => `- ${s}`).join('\n'));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
