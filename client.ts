@@ -41,7 +41,7 @@ export interface CloseInfo {
 
 export type ProtocolEvent =
   | { type: 'open'; statusLine: string; headers: Map<string, string>; subprotocol: string | null }
-  /** A complete message; its bytes are `chunks` in order, as they arrived (joined only if someone needs one buffer). */
+  /** A complete message: its bytes are `chunks` in order (valid until the next receiveData(), see there). */
   | { type: 'text'; chunks: Buffer[]; size: number }
   /** Several complete text messages that arrived whole in one chunk: message i is source[ranges[2i]..ranges[2i+1]). */
   | { type: 'text-run'; source: Buffer; ranges: number[] }
@@ -555,13 +555,55 @@ interface MessageInProgress {
   pieces: Buffer[];
   size: number;
   utf8State: number;
-  /** Pieces from this index on have not been considered for merging yet. */
-  tailStart: number;
+  /** Started after other messages in the assembly blocks; moved to the front at the next call. */
+  behindOthers: boolean;
 }
 
-/** Tiny pieces (many tiny fragments or TCP segments) are merged so per-piece overhead stays bounded. */
-const MERGE_PIECES = 1024;
-const MERGE_BELOW_BYTES = 1024 * 1024;
+const ASSEMBLY_BLOCK = 1024 * 1024;
+
+/**
+ * Where messages are assembled: blocks that are reused from one message to the next, so a stream of big
+ * messages makes no garbage (and peak memory stays near one message). Contiguous bytes are returned as one
+ * view, so a message of a million one-byte fragments is still a handful of pieces.
+ */
+export class MessageAssembly {
+  private blocks: Buffer[] = [];
+  private block = 0;
+  private offset = 0;
+
+  /** Bytes held in blocks (they are kept for reuse). */
+  get capacity(): number {
+    return this.blocks.length * ASSEMBLY_BLOCK;
+  }
+
+  /** Start again from the first block: what was assembled before must no longer be in use. */
+  reset(): void {
+    this.block = 0;
+    this.offset = 0;
+  }
+
+  /** Copy `data` in, appending views of where it went to `pieces` (extending the last one when contiguous). */
+  append(data: Buffer, pieces: Buffer[]): void {
+    for (let at = 0; at < data.length; ) {
+      if (this.block === this.blocks.length) this.blocks.push(Buffer.allocUnsafe(ASSEMBLY_BLOCK));
+      const block = this.blocks[this.block]!;
+      const n = Math.min(ASSEMBLY_BLOCK - this.offset, data.length - at);
+      data.copy(block, this.offset, at, at + n);
+      const last = pieces[pieces.length - 1];
+      if (last !== undefined && last.buffer === block.buffer && last.byteOffset + last.length === block.byteOffset + this.offset) {
+        pieces[pieces.length - 1] = block.subarray(last.byteOffset - block.byteOffset, this.offset + n);
+      } else {
+        pieces.push(block.subarray(this.offset, this.offset + n));
+      }
+      at += n;
+      this.offset += n;
+      if (this.offset === ASSEMBLY_BLOCK) {
+        this.block++;
+        this.offset = 0;
+      }
+    }
+  }
+}
 
 /**
  * The WebSocket client protocol without I/O (after python-websockets' sans-I/O core): feed it bytes from
@@ -584,6 +626,9 @@ export class ClientConnection {
   private events: ProtocolEvent[] = [];
   private responseHead: Buffer = Buffer.alloc(0);
   private reader = new FrameReader();
+  private assembly = new MessageAssembly();
+  /** A message was completed in the current receiveData() call: its bytes are still in the assembly. */
+  private assembledThisCall = false;
   private frame: FrameHeader | null = null;
   private controlPieces: Buffer[] = [];
   private message: MessageInProgress | null = null;
@@ -615,6 +660,11 @@ export class ClientConnection {
     return events;
   }
 
+  /** Bytes held for assembling messages: about the largest message so far, however many there were. */
+  get assemblyBytes(): number {
+    return this.assembly.capacity;
+  }
+
   /** Bytes of user input waiting for the connection to open. */
   get queuedInputBytes(): number {
     return this.queuedBytes;
@@ -622,9 +672,22 @@ export class ClientConnection {
 
   /**
    * Bytes from the socket. `chunk` is not kept: what is needed later is copied, so the caller may read
-   * into one reused buffer. 'text-run' events point into `chunk` and are valid until the next call.
+   * into one reused buffer. Message events point into `chunk` ('text-run') or into reused assembly
+   * blocks ('text', 'binary'): they are valid until the next call, so the caller must be done with them
+   * (written synchronously, copied, or the socket paused until stdout drains) before it calls again.
    */
   receiveData(chunk: Buffer): void {
+    this.assembledThisCall = false;
+    const message = this.message;
+    if (message !== null && message.behindOthers) {
+      // The messages before it have been consumed: move its bytes (one chunk's worth at most) to the front,
+      // so the blocks never grow beyond about one message.
+      const bytes = Buffer.concat(message.pieces, message.size); // a copy: source and target may overlap
+      this.assembly.reset();
+      message.pieces = [];
+      this.assembly.append(bytes, message.pieces);
+      message.behindOthers = false;
+    }
     if (this.state === 'HANDSHAKING') {
       this.receiveResponseHead(chunk);
     } else if (!this.ignoringInput) {
@@ -782,7 +845,12 @@ export class ClientConnection {
         const announced = Number.isFinite(header.payloadLength) ? `${soFar + header.payloadLength} bytes` : 'over 2^53-1 bytes';
         return this.fail(`message of ${announced} exceeds the limit of ${this.maxMessageSize} bytes`, CloseCode.MESSAGE_TOO_BIG);
       }
-      if (this.message === null) this.message = { opcode, pieces: [], size: 0, utf8State: 0, tailStart: 0 };
+      if (this.message === null) {
+        // Messages completed earlier in this receiveData() call are still in the blocks: append after them
+        // for now, and move to the front at the next call (see receiveData).
+        if (!this.assembledThisCall) this.assembly.reset();
+        this.message = { opcode, pieces: [], size: 0, utf8State: 0, behindOthers: this.assembledThisCall };
+      }
     }
     this.frame = header;
   }
@@ -796,15 +864,8 @@ export class ClientConnection {
     }
     const message = this.message!;
     if (data.length > 0) {
-      message.pieces.push(Buffer.from(data));
+      this.assembly.append(data, message.pieces);
       message.size += data.length;
-      if (message.pieces.length - message.tailStart >= MERGE_PIECES) {
-        const tail = message.pieces.slice(message.tailStart);
-        const tailBytes = tail.reduce((n, piece) => n + piece.length, 0);
-        // Each byte is merged at most once, so this stays linear.
-        if (tailBytes < MERGE_BELOW_BYTES) message.pieces.splice(message.tailStart, tail.length, Buffer.concat(tail, tailBytes));
-        message.tailStart = message.pieces.length;
-      }
       // Fail fast: invalid UTF-8 is refused as soon as it arrives, not when the message completes.
       if (message.opcode === Opcode.TEXT) {
         message.utf8State = validateUtf8(message.utf8State, data);
@@ -816,6 +877,7 @@ export class ClientConnection {
     if (message.opcode === Opcode.TEXT && message.utf8State !== 0) {
       return this.fail('text message ends inside a UTF-8 sequence', CloseCode.INVALID_DATA);
     }
+    this.assembledThisCall = true;
     this.events.push({ type: message.opcode === Opcode.TEXT ? 'text' : 'binary', chunks: message.pieces, size: message.size });
   }
 

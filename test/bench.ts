@@ -269,7 +269,7 @@ async function measureIdleCpu(client: ClientName, seconds: number): Promise<numb
     const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
   };
-  await new Promise((r) => setTimeout(r, 1500)); // started and connected
+  await new Promise((r) => setTimeout(r, 2500)); // started, connected and settled
   const before = ticks();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const used = ticks() - before;

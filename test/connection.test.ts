@@ -115,3 +115,42 @@ t.test('TCP end without CLOSE is a failure; a failed handshake sends nothing', a
   t.same(refused.dataToSend(), []);
   t.match(refused.failure?.message, 'server refused the upgrade: HTTP/1.1 403 Forbidden');
 });
+
+t.test('messages of every size, fragmented and chunked at random, come out intact (assembly blocks reused)', async (t) => {
+  const { connection } = openConnection(64 * 1024 * 1024);
+  connection.receiveData(Buffer.from(validResponse(KEY)));
+  connection.eventsReceived();
+  let seed = 42;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const expected: string[] = [];
+  const wire: Buffer[] = [];
+  for (let m = 0; m < 60; m++) {
+    const sizeChars = [0, 1, 100, 5000, 70_000, 300_000, 1_500_000][random(7)]!;
+    const body = Buffer.from(`message ${m} ✓ `.repeat(Math.ceil(sizeChars / 12)).slice(0, sizeChars));
+    const size = body.length;
+    expected.push(body.toString());
+    const fragments = 1 + random(4);
+    for (let f = 0, at = 0; f < fragments; f++) {
+      const end = f === fragments - 1 ? size : Math.min(size, at + random(size + 1));
+      wire.push(f === 0 ? text(body.subarray(at, end), { fin: fragments === 1 }) : cont(body.subarray(at, end), { fin: f === fragments - 1 }));
+      at = end;
+    }
+  }
+  const all = Buffer.concat(wire);
+  const received: string[] = [];
+  for (let at = 0; at < all.length; ) {
+    const n = 1 + random(300_000);
+    connection.receiveData(all.subarray(at, at + n));
+    at += n;
+    // The contract: events are consumed before the next receiveData call.
+    received.push(...texts(connection.eventsReceived()));
+  }
+  t.equal(connection.failure, null, 'no failure');
+  t.equal(received.length, expected.length, 'every message arrived');
+  t.ok(received.every((text, i) => text === expected[i]), 'every message intact, in order');
+  const total = expected.reduce((n, text) => n + Buffer.byteLength(text), 0);
+  t.ok(connection.assemblyBytes <= 4 * 1024 * 1024, `assembly stays near the largest message (${connection.assemblyBytes} bytes held for ${total} received)`);
+});
