@@ -88,6 +88,8 @@ export interface CliOptions {
   showHeartbeats: boolean;
   color: boolean | null; // null: decide from the terminal and NO_COLOR
   quiet: boolean;
+  json: boolean;
+  reconnect: boolean;
   insecure: boolean;
   caFile: string | null;
 }
@@ -134,6 +136,14 @@ export const UTF8_REJECT = -1;
 const NEWLINE = Buffer.from('\n');
 const EMPTY = Buffer.alloc(0);
 const READ_BUFFER_SIZE = 256 * 1024;
+const RECONNECT_BASE_MS = 500;
+const RECONNECT_MAX_MS = 30_000;
+/** A connection open this long resets the backoff. */
+const STABLE_CONNECTION_MS = 10_000;
+/** Lines kept while disconnected (--reconnect); beyond this, lines are dropped and the user told. */
+const MAX_WAITING_LINES = 100_000;
+/** Server close codes after which --reconnect tries again: going away, internal error, restart, try later. */
+const RETRY_CLOSE_CODES = new Set([1001, 1011, 1012, 1013]);
 
 export const USAGE = `Usage: client.ts [options] HOST PORT ROLE
        client.ts [options] ws://HOST[:PORT]/ROLE | wss://HOST[:PORT]/ROLE
@@ -150,7 +160,9 @@ Liveness:
       --ping-interval SECONDS    send a PING after this long without one (default 30; 0 = never)
       --ping-timeout SECONDS     count the connection dead without a PONG in time (default 20)
   -P, --show-heartbeats          report PINGs and PONGs on stderr
+      --reconnect                after an abnormal end, reconnect with backoff (0.5 s doubling to 30 s)
 Output:
+      --json                     one JSON object per line on stdout for each event
       --no-color                 no colour on a terminal (NO_COLOR does the same)
   -q, --quiet                    no status lines on stderr, only errors
   -h, --help                     show this help
@@ -665,6 +677,14 @@ export class ClientConnection {
     return this.assembly.capacity;
   }
 
+  /** Lines queued for a connection that never opened (given back, e.g. to send after a reconnect). */
+  takeUnsentLines(): Buffer[] {
+    const lines = this.state === 'HANDSHAKING' || this.state === 'CLOSED' ? this.queuedLines : [];
+    this.queuedLines = [];
+    this.queuedBytes = 0;
+    return lines;
+  }
+
   /** Bytes of user input waiting for the connection to open. */
   get queuedInputBytes(): number {
     return this.queuedBytes;
@@ -764,7 +784,6 @@ export class ClientConnection {
     this.ignoringInput = true;
     if (this.state === 'HANDSHAKING') {
       this.state = 'CLOSED';
-      this.queuedLines = [];
       return;
     }
     if (closeCode !== null && this.closeSent === null && this.state === 'OPEN') {
@@ -1020,6 +1039,8 @@ export function parseCommandLine(argv: string[]): CliOptions | 'help' | 'version
         'no-color': { type: 'boolean' },
         color: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
+        json: { type: 'boolean' },
+        reconnect: { type: 'boolean' },
         insecure: { type: 'boolean' },
         ca: { type: 'string' },
       },
@@ -1052,6 +1073,8 @@ export function parseCommandLine(argv: string[]): CliOptions | 'help' | 'version
     showHeartbeats: values['show-heartbeats'] ?? false,
     color: values['no-color'] ? false : values.color ? true : null,
     quiet: values.quiet ?? false,
+    json: values.json ?? false,
+    reconnect: values.reconnect ?? false,
     insecure: values.insecure ?? false,
     caFile: values.ca ?? null,
   };
@@ -1078,352 +1101,486 @@ function displayAddress(target: Target): string {
   return `${host}:${target.port}`;
 }
 
+/** What a connection attempt ended with, for the exit status and the reconnect decision. */
+interface AttemptResult {
+  status: number;
+  /** An abnormal end worth retrying: cannot connect, connection lost, dead keepalive, server 1001/1011-1013. */
+  retry: boolean;
+  /** How long the connection was OPEN (0 if it never opened). */
+  openMs: number;
+}
+
+/** Everything the user sees: messages on stdout (plain, terminal or JSON lines), the rest on stderr. */
+class Output {
+  readonly stdout = process.stdout;
+  readonly tty: boolean;
+  private readonly color: boolean;
+  private readonly stderrColor: boolean;
+  private readonly options: CliOptions;
+
+  constructor(options: CliOptions) {
+    this.options = options;
+    this.tty = this.stdout.isTTY === true && !options.json;
+    const noColorEnv = (process.env.NO_COLOR ?? '') !== '';
+    this.color = options.color ?? (this.tty && !noColorEnv);
+    this.stderrColor = options.color ?? (process.stderr.isTTY === true && !noColorEnv);
+  }
+
+  status(text: string): void {
+    if (!this.options.quiet) process.stderr.write(this.paintErr(SGR.dim, `wsc: ${text}`) + '\n');
+  }
+
+  error(text: string): void {
+    process.stderr.write(this.paintErr(SGR.red, `wsc: ${text}`) + '\n');
+  }
+
+  private paintErr(code: string, text: string): string {
+    return this.stderrColor ? `${code}${text}${SGR.reset}` : text;
+  }
+
+  private paint(code: string, text: string): string {
+    return this.color ? `${code}${text}${SGR.reset}` : text;
+  }
+
+  /** Add a received message to `out`: exact text and a newline, marked and made safe on a terminal, or JSON. */
+  message(type: 'text' | 'binary', chunks: Buffer[], size: number, out: Buffer[]): void {
+    if (this.options.json) {
+      const data = joinChunks(chunks, size);
+      out.push(Buffer.from(JSON.stringify(type === 'text' ? { type: 'message', text: data.toString('utf8') } : { type: 'binary', base64: data.toString('base64') }) + '\n'));
+    } else if (type === 'binary') {
+      const line = describeBinary(joinChunks(chunks, size)) + '\n';
+      out.push(Buffer.from(this.tty ? this.paint(SGR.cyan, '< ') + line : line));
+    } else if (this.tty) {
+      const text = neutraliseControls(joinChunks(chunks, size).toString('utf8')).replace(/\n/g, '\n  ');
+      out.push(Buffer.from(this.paint(SGR.green, '< ') + text + '\n'));
+    } else {
+      for (const chunk of chunks) out.push(chunk);
+      out.push(NEWLINE);
+    }
+  }
+
+  textRun(source: Buffer, ranges: number[], out: Buffer[]): void {
+    if (!this.tty && !this.options.json) {
+      out.push(joinLines(source, ranges));
+      return;
+    }
+    for (let i = 0; i < ranges.length; i += 2) {
+      const data = source.subarray(ranges[i], ranges[i + 1]);
+      this.message('text', [data], data.length, out);
+    }
+  }
+
+  json(event: Record<string, unknown>): void {
+    if (this.options.json && !this.stdout.destroyed) this.stdout.write(JSON.stringify(event) + '\n');
+  }
+
+  /** Write to stdout; false when its buffer is full (the caller stops reading until 'drain'). */
+  write(chunks: Buffer[]): boolean {
+    if (chunks.length === 0 || this.stdout.destroyed) return true;
+    let size = 0;
+    for (const chunk of chunks) size += chunk.length;
+    if (chunks.length === 1 || size < 65536) return this.stdout.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    // Big messages go out as they are (one writev), not copied once more into one buffer.
+    let ok = true;
+    this.stdout.cork();
+    for (const chunk of chunks) ok = this.stdout.write(chunk);
+    this.stdout.uncork();
+    return ok;
+  }
+}
+
 /**
- * Run one session: connect, upgrade, pump bytes both ways until the connection is closed, and return the
- * exit status. Socket `data` and stdin `data` events both feed the one ClientConnection.
+ * The client's life: stdin lines, signals and stdout outlive any one connection. Each attempt runs
+ * `connectOnce`; with --reconnect, abnormal ends are retried with backoff, and lines typed meanwhile wait.
  */
-export function runSession(options: CliOptions): Promise<number> {
-  const { target } = options;
-  const stdout = process.stdout;
-  const stdin = process.stdin;
-  const stderrIsTty = process.stderr.isTTY === true;
-  const stdoutIsTty = stdout.isTTY === true;
-  const noColorEnv = (process.env.NO_COLOR ?? '') !== '';
-  const color = options.color ?? (stdoutIsTty && !noColorEnv);
-  const paint = (code: string, text: string, tty: boolean) => (color && tty ? `${code}${text}${SGR.reset}` : text);
-  const address = displayAddress(target);
-  const url = `${target.secure ? 'wss' : 'ws'}://${address}${target.path}`;
-  const readsStdinLines = target.role !== 'consumer';
-  const printsMessages = target.role !== 'producer';
+class ChatClient {
+  private readonly options: CliOptions;
+  private readonly output: Output;
+  private readonly stdin = process.stdin;
+  private readonly readsLines: boolean;
+  /** The connection now in progress, and how to push its state forward after feeding it. */
+  private current: { connection: ClientConnection; pump: () => void; abort: (message: string) => void } | null = null;
+  /** Lines waiting for a connection (between reconnect attempts). */
+  private waiting: Buffer[] = [];
+  private waitingBytes = 0;
+  private partialLine: Buffer | null = null;
+  private quitting = false;
+  private stdinEnded = false;
+  private interrupts = 0;
+  private warnedInvalidInput = false;
+  private warnedConsumerInput = false;
+  private unsent = 0;
+  private wakeBackoff: (() => void) | null = null;
+  private stdinPausedFor = new Set<'socket' | 'queue'>();
 
-  const status = (text: string) => {
-    if (!options.quiet) process.stderr.write(paint(SGR.dim, `wsc: ${text}`, stderrIsTty) + '\n');
-  };
-  const error = (text: string) => process.stderr.write(paint(SGR.red, `wsc: ${text}`, stderrIsTty) + '\n');
+  constructor(options: CliOptions, output: Output) {
+    this.options = options;
+    this.output = output;
+    this.readsLines = options.target.role !== 'consumer';
+  }
 
-  return new Promise<number>((resolve) => {
-    const connection = new ClientConnection({
-      host: target.host,
-      port: target.port,
-      path: target.path,
-      maxMessageSize: options.maxMessageSize,
-    });
-    let finished = false;
-    let socketClosed = false;
-    let socketPausedForStdout = false;
-    let stdinPausedForSocket = false;
-    let stdinPausedForQueue = false;
-    let closedHandled = false;
-    let stdinEnded = false;
-    let interrupts = 0;
-    let partialLine: Buffer | null = null;
-    let warnedInvalidInput = false;
-    let warnedConsumerInput = false;
-    let droppedLines = 0;
-    let timedOut: string | null = null;
-    let connectTimer: NodeJS.Timeout | null = null;
-    let closeTimer: NodeJS.Timeout | null = null;
-    let pingTimer: NodeJS.Timeout | null = null;
-    let pongTimer: NodeJS.Timeout | null = null;
-    let pingCounter = 0;
-
-    if (options.insecure) error('warning: --insecure: the server\'s certificate is not verified');
-    const socket: net.Socket = target.secure
-      ? tls.connect({
-          host: target.host,
-          port: target.port,
-          servername: net.isIP(target.host) ? undefined : target.host,
-          rejectUnauthorized: !options.insecure,
-          ca: options.caFile ? [...tls.rootCertificates, readFileSync(options.caFile, 'latin1')] : undefined,
-        })
-      : net.connect({
-          host: target.host,
-          port: target.port,
-          // Read into one reused buffer: no allocation per read (the connection copies what it keeps).
-          onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE), callback: (n: number, buffer: Uint8Array) => {
-              onSocketData(Buffer.from(buffer.buffer, buffer.byteOffset, n));
-              return true;
-            } },
-        });
-    socket.setNoDelay(true);
-
-    connectTimer = setTimeout(() => {
-      timedOut = `no WebSocket connection to ${address} within ${options.connectTimeoutMs / 1000} s`;
-      connection.abort(timedOut);
-      pump();
-    }, options.connectTimeoutMs);
-
-    const finish = (exitStatus: number) => {
-      if (finished) return;
-      finished = true;
-      for (const timer of [connectTimer, closeTimer, pingTimer, pongTimer]) if (timer) clearTimeout(timer);
-      socket.destroy();
-      stdin.removeListener('data', onStdinData);
-      stdin.removeListener('end', onStdinEnd);
-      if (!stdin.destroyed) stdin.pause();
-      if (stdin.isTTY || readsStdinLines) stdin.destroy();
-      process.removeListener('SIGINT', onInterrupt);
-      process.removeListener('SIGTERM', onTerminate);
-      if (droppedLines > 0) error(`${droppedLines} input line${droppedLines === 1 ? ' was' : 's were'} not sent: the connection was closing`);
-      resolve(exitStatus);
-    };
-
-    const writeOut = (chunks: Buffer[]) => {
-      if (chunks.length === 0 || stdout.destroyed) return;
-      let size = 0;
-      for (const chunk of chunks) size += chunk.length;
-      let ok = true;
-      if (chunks.length === 1 || size < 65536) {
-        ok = stdout.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-      } else {
-        // Big messages go out as they are (one writev), not copied once more into one buffer.
-        stdout.cork();
-        for (const chunk of chunks) ok = stdout.write(chunk);
-        stdout.uncork();
-      }
-      if (!ok && !socketPausedForStdout) {
-        // Backpressure: stop reading the socket until the reader catches up, so memory stays bounded.
-        socketPausedForStdout = true;
-        socket.pause();
-        stdout.once('drain', () => {
-          socketPausedForStdout = false;
-          if (!finished) socket.resume();
-        });
-      }
-    };
-
-    const renderMessage = (event: { type: 'text' | 'binary'; chunks: Buffer[]; size: number }, out: Buffer[]) => {
-      if (event.type === 'binary') {
-        const line = describeBinary(joinChunks(event.chunks, event.size)) + '\n';
-        out.push(Buffer.from(stdoutIsTty ? paint(SGR.cyan, '< ', true) + line : line));
-      } else if (stdoutIsTty) {
-        const text = neutraliseControls(joinChunks(event.chunks, event.size).toString('utf8')).replace(/\n/g, '\n  ');
-        out.push(Buffer.from(paint(SGR.green, '< ', true) + text + '\n'));
-      } else {
-        for (const chunk of event.chunks) out.push(chunk);
-        out.push(NEWLINE);
-      }
-    };
-
-    const armPing = () => {
-      if (options.pingIntervalMs === 0 || finished) return;
-      if (pingTimer) clearTimeout(pingTimer);
-      pingTimer = setTimeout(() => {
-        pingTimer = null;
-        if (connection.state !== 'OPEN' || socketPausedForStdout) return armPing();
-        const payload = Buffer.from(`wsc-${++pingCounter}`);
-        connection.sendPing(payload);
-        if (options.showHeartbeats) status(`PING sent (${payload.toString()})`);
-        pongTimer = setTimeout(() => {
-          pongTimer = null;
-          timedOut = `connection dead: no PONG within ${options.pingTimeoutMs / 1000} s`;
-          connection.abort(timedOut);
-          pump();
-        }, options.pingTimeoutMs);
-        pump();
-      }, options.pingIntervalMs);
-    };
-
-    const pump = () => {
-      if (finished) return;
-      const data = connection.dataToSend();
-      if (data.length > 0 && !socket.destroyed) {
-        const ok = socket.write(data.length === 1 ? data[0]! : Buffer.concat(data));
-        if (!ok && readsStdinLines && !stdinPausedForSocket && !stdinEnded) {
-          stdinPausedForSocket = true;
-          stdin.pause();
-          socket.once('drain', () => {
-            stdinPausedForSocket = false;
-            if (!finished && !stdinEnded) stdin.resume();
-          });
-        }
-      }
-      const out: Buffer[] = [];
-      for (const event of connection.eventsReceived()) {
-        switch (event.type) {
-          case 'open':
-            if (connectTimer) clearTimeout(connectTimer);
-            connectTimer = null;
-            status(`connected to ${url}${stdin.isTTY && readsStdinLines ? ' (type a line to send it; Ctrl-D or Ctrl-C to quit)' : ''}`);
-            if (stdinPausedForQueue) {
-              stdinPausedForQueue = false;
-              if (!stdinPausedForSocket && !stdinEnded) stdin.resume();
-            }
-            armPing();
-            break;
-          case 'text':
-          case 'binary':
-            if (printsMessages) renderMessage(event, out);
-            break;
-          case 'text-run':
-            if (!printsMessages) break;
-            if (stdoutIsTty) for (const data of textPayloads(event)) renderMessage({ type: 'text', chunks: [data], size: data.length }, out);
-            else out.push(joinLines(event.source, event.ranges));
-            break;
-          case 'ping':
-            if (options.showHeartbeats) status(`PING received (${event.payload.length} bytes), PONG sent`);
-            break;
-          case 'pong':
-            if (options.showHeartbeats) status(`PONG received (${event.payload.toString('utf8')})`);
-            break;
-          case 'close':
-            if (event.initiator === 'server') {
-              const code = event.code ?? CloseCode.NO_STATUS;
-              const message = `closed by server: ${code}${event.reason ? ' ' + event.reason : ''}`;
-              if (exitStatusFor(connection) === ExitStatus.OK) status(message);
-              else error(message);
-            } else {
-              status('connection closed');
-            }
-            break;
-          case 'failure':
-            error(event.closeCode !== null ? `protocol error: ${event.message} (closing with ${event.closeCode})` : event.message);
-            break;
-        }
-      }
-      writeOut(out);
-      // Any frame from the server shows it is alive.
-      if (pongTimer && connection.state === 'OPEN') {
-        clearTimeout(pongTimer);
-        pongTimer = null;
-        armPing();
-      }
-      if (connection.state === 'CLOSING' && closeTimer === null) {
-        closeTimer = setTimeout(() => {
-          error(`no CLOSE from the server within ${options.closeTimeoutMs / 1000} s; closing the connection`);
-          connection.abort('close timeout');
-          finish(ExitStatus.FAILURE);
-        }, options.closeTimeoutMs);
-      }
-      if (connection.state === 'CLOSED' && !closedHandled) {
-        closedHandled = true;
-        for (const timer of [pingTimer, pongTimer, closeTimer]) if (timer) clearTimeout(timer);
-        if (connection.closeReceived !== null && connection.failure === null && !socketClosed) {
-          // The closing handshake is complete: the server should close TCP first (RFC 6455 7.1.1);
-          // after a short grace the client closes it, which also flushes the CLOSE echo.
-          closeTimer = setTimeout(() => socket.destroy(), Math.min(CLOSE_GRACE_MS, options.closeTimeoutMs));
-        } else {
-          socket.destroy();
-        }
-      }
-      if (connection.state === 'CLOSED' && socketClosed) finish(exitStatusFor(connection));
-    };
-
-    const onSocketData = (chunk: Buffer) => {
-      connection.receiveData(chunk);
-      pump();
-    };
-
-    const sendLine = (line: Buffer) => {
-      if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
-      if (!isUtf8(line)) {
-        // A TEXT frame must be valid UTF-8: send the line with U+FFFD replacements rather than lose it.
-        if (!warnedInvalidInput) error('warning: input is not valid UTF-8; invalid bytes are sent as U+FFFD');
-        warnedInvalidInput = true;
-        line = Buffer.from(line.toString('utf8'), 'utf8');
-      }
-      if (!connection.sendText(line)) droppedLines++;
-    };
-
-    const onStdinData = (chunk: Buffer) => {
-      if (!readsStdinLines) {
-        if (!warnedConsumerInput) status('consumer: typed input is not sent (use the producer or both role)');
-        warnedConsumerInput = true;
-        return;
-      }
-      let start = 0;
-      for (let newline = chunk.indexOf(0x0a); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
-        let line = chunk.subarray(start, newline);
-        if (partialLine) {
-          line = Buffer.concat([partialLine, line]);
-          partialLine = null;
-        }
-        sendLine(line);
-        start = newline + 1;
-      }
-      if (start < chunk.length) {
-        const rest = chunk.subarray(start);
-        partialLine = partialLine ? Buffer.concat([partialLine, rest]) : Buffer.from(rest);
-      }
-      if (connection.state === 'HANDSHAKING' && connection.queuedInputBytes > QUEUE_HIGH_WATER) {
-        stdinPausedForQueue = true;
-        stdin.pause();
-      }
-      pump();
-    };
-
-    const quit = () => {
-      if (partialLine) {
-        sendLine(partialLine);
-        partialLine = null;
-      }
-      connection.close(CloseCode.NORMAL);
-      pump();
-    };
-
-    const onStdinEnd = () => {
-      stdinEnded = true;
-      // A consumer only quits on EOF from a terminal (Ctrl-D); EOF of a pipe or /dev/null is not a request.
-      if (readsStdinLines || stdin.isTTY) quit();
-    };
-
-    const onInterrupt = () => {
-      interrupts++;
-      if (interrupts > 1) {
-        error('interrupted again: exiting without waiting for the server');
-        connection.abort('interrupted');
-        finish(ExitStatus.FAILURE);
-        return;
-      }
-      if (connection.state === 'HANDSHAKING') status('closing as soon as the connection opens (Ctrl-C again to exit now)');
-      quit();
-    };
-    const onTerminate = onInterrupt;
-
-    socket.on('connect', pump);
-    socket.on('secureConnect', pump);
-    if (target.secure) socket.on('data', onSocketData);
-    socket.on('end', () => {
-      connection.receiveEof();
-      pump();
-    });
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      const reason = describeSocketError(err);
-      if (connection.state === 'HANDSHAKING' && connection.failure === null) {
-        const tlsProblem = err.code?.startsWith('ERR_TLS') || /certificate|self.signed|SSL/i.test(err.message);
-        connection.abort(`cannot connect to ${address}: ${tlsProblem ? `TLS: ${err.message}` : reason}`);
-      } else {
-        connection.receiveEof(reason);
-      }
-      pump();
-    });
-    socket.on('close', () => {
-      socketClosed = true;
-      if (timedOut === null && connection.state !== 'CLOSED') connection.receiveEof();
-      pump();
-      finish(exitStatusFor(connection));
-    });
-
-    stdout.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') {
-        // The reader went away (`| head -1`): leave quietly with "going away".
-        stdout.destroy();
-        connection.close(CloseCode.GOING_AWAY);
-        pump();
-      } else {
-        error(`cannot write to stdout: ${err.message}`);
-        connection.close(CloseCode.GOING_AWAY);
-        pump();
-      }
-    });
-
-    if (readsStdinLines || stdin.isTTY) {
-      stdin.on('data', onStdinData);
-      stdin.on('end', onStdinEnd);
+  async run(): Promise<number> {
+    const onInterrupt = () => this.interrupt();
+    const onStdinData = (chunk: Buffer) => this.onStdinData(chunk);
+    const onStdinEnd = () => this.onStdinEnd();
+    const listensToStdin = this.readsLines || this.stdin.isTTY === true;
+    if (listensToStdin) {
+      this.stdin.on('data', onStdinData);
+      this.stdin.on('end', onStdinEnd);
     }
     process.on('SIGINT', onInterrupt);
-    process.on('SIGTERM', onTerminate);
-  });
+    process.on('SIGTERM', onInterrupt);
+    this.output.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      // The reader went away (`| head -1`): leave quietly, telling the server we are going away.
+      if (err.code !== 'EPIPE') this.output.error(`cannot write to stdout: ${err.message}`);
+      this.output.stdout.destroy();
+      this.quit(CloseCode.GOING_AWAY);
+    });
+    let status: number = ExitStatus.FAILURE;
+    for (let attempt = 0; ; attempt++) {
+      const result = await this.connectOnce();
+      status = result.status;
+      if (!this.options.reconnect || !result.retry || this.quitting) break;
+      if (result.openMs >= STABLE_CONNECTION_MS) attempt = 0;
+      const delay = reconnectDelay(attempt);
+      this.output.status(`reconnecting in ${(delay / 1000).toFixed(1)} s (attempt ${attempt + 1}${this.waiting.length ? `, ${this.waiting.length} line${this.waiting.length === 1 ? '' : 's'} queued` : ''})`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wakeBackoff = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeBackoff = null;
+      if (this.quitting) break;
+    }
+    this.unsent += this.waiting.length;
+    if (this.unsent > 0) this.output.error(`${this.unsent} input line${this.unsent === 1 ? ' was' : 's were'} not sent`);
+    if (listensToStdin) {
+      this.stdin.removeListener('data', onStdinData);
+      this.stdin.removeListener('end', onStdinEnd);
+      this.stdin.destroy();
+    }
+    process.removeListener('SIGINT', onInterrupt);
+    process.removeListener('SIGTERM', onInterrupt);
+    return status;
+  }
+
+  // ---- stdin: one text message per line; nothing accepted is dropped silently
+
+  private onStdinData(chunk: Buffer): void {
+    if (!this.readsLines) {
+      if (!this.warnedConsumerInput) this.output.status('consumer: typed input is not sent (use the producer or both role)');
+      this.warnedConsumerInput = true;
+      return;
+    }
+    let start = 0;
+    for (let newline = chunk.indexOf(0x0a); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
+      let line = chunk.subarray(start, newline);
+      if (this.partialLine) {
+        line = Buffer.concat([this.partialLine, line]);
+        this.partialLine = null;
+      }
+      this.acceptLine(line);
+      start = newline + 1;
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      this.partialLine = this.partialLine ? Buffer.concat([this.partialLine, rest]) : Buffer.from(rest);
+    }
+    const queued = (this.current?.connection.queuedInputBytes ?? 0) + this.waitingBytes;
+    if (queued > QUEUE_HIGH_WATER) this.pauseStdin('queue');
+    this.current?.pump();
+  }
+
+  private onStdinEnd(): void {
+    this.stdinEnded = true;
+    // A consumer only quits on EOF from a terminal (Ctrl-D); EOF of a pipe or /dev/null is not a request.
+    if (this.readsLines || this.stdin.isTTY) this.quit(CloseCode.NORMAL);
+  }
+
+  private acceptLine(line: Buffer): void {
+    if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
+    if (!isUtf8(line)) {
+      // A TEXT frame must be valid UTF-8: send the line with U+FFFD replacements rather than lose it.
+      if (!this.warnedInvalidInput) this.output.error('warning: input is not valid UTF-8; invalid bytes are sent as U+FFFD');
+      this.warnedInvalidInput = true;
+      line = Buffer.from(line.toString('utf8'), 'utf8');
+    }
+    if (this.current !== null) {
+      if (!this.current.connection.sendText(line)) this.unsent++;
+    } else if (this.waiting.length < MAX_WAITING_LINES) {
+      this.waiting.push(Buffer.from(line));
+      this.waitingBytes += line.length;
+    } else {
+      this.unsent++;
+      if (this.unsent === 1) this.output.error(`reconnect queue full (${MAX_WAITING_LINES} lines): further lines are dropped until the connection is back`);
+    }
+  }
+
+  pauseStdin(reason: 'socket' | 'queue'): void {
+    if (!this.readsLines || this.stdinEnded) return;
+    this.stdinPausedFor.add(reason);
+    this.stdin.pause();
+  }
+
+  resumeStdin(reason: 'socket' | 'queue'): void {
+    this.stdinPausedFor.delete(reason);
+    if (this.stdinPausedFor.size === 0 && this.readsLines && !this.stdinEnded && !this.stdin.destroyed) this.stdin.resume();
+  }
+
+  // ---- quitting
+
+  private quit(code: number): void {
+    if (this.partialLine) {
+      this.acceptLine(this.partialLine);
+      this.partialLine = null;
+    }
+    this.quitting = true;
+    this.wakeBackoff?.();
+    if (this.current) {
+      this.current.connection.close(code);
+      this.current.pump();
+    }
+  }
+
+  private interrupt(): void {
+    this.interrupts++;
+    if (this.interrupts > 1) {
+      this.output.error('interrupted again: exiting without waiting for the server');
+      this.quitting = true;
+      this.wakeBackoff?.();
+      this.current?.abort('interrupted');
+      return;
+    }
+    if (this.current?.connection.state === 'HANDSHAKING') this.output.status('closing as soon as the connection opens (Ctrl-C again to exit now)');
+    this.quit(CloseCode.NORMAL);
+  }
+
+  // ---- one connection
+
+  /** Connect, upgrade and pump bytes both ways until this connection is over. */
+  private connectOnce(): Promise<AttemptResult> {
+    const { options, output } = this;
+    const { target } = options;
+    const address = displayAddress(target);
+    const url = `${target.secure ? 'wss' : 'ws'}://${address}${target.path}`;
+    const printsMessages = target.role !== 'producer';
+    const connection = new ClientConnection({ host: target.host, port: target.port, path: target.path, maxMessageSize: options.maxMessageSize });
+    for (const line of this.waiting) connection.sendText(line);
+    this.waiting = [];
+    this.waitingBytes = 0;
+    if (this.quitting) connection.close(CloseCode.NORMAL);
+
+    return new Promise<AttemptResult>((resolve) => {
+      let finished = false;
+      let socketClosed = false;
+      let socketPausedForStdout = false;
+      let closedHandled = false;
+      let retry = false;
+      let openedAt = 0;
+      let connectTimer: NodeJS.Timeout | null = null;
+      let closeTimer: NodeJS.Timeout | null = null;
+      let pingTimer: NodeJS.Timeout | null = null;
+      let pongTimer: NodeJS.Timeout | null = null;
+      let pingCounter = 0;
+
+      if (options.insecure) output.error('warning: --insecure: the server\'s certificate is not verified');
+      const socket: net.Socket = target.secure
+        ? tls.connect({
+            host: target.host,
+            port: target.port,
+            servername: net.isIP(target.host) ? undefined : target.host,
+            rejectUnauthorized: !options.insecure,
+            ca: options.caFile ? [...tls.rootCertificates, readFileSync(options.caFile, 'latin1')] : undefined,
+          })
+        : net.connect({
+            host: target.host,
+            port: target.port,
+            // Read into one reused buffer: no allocation per read (the connection copies what it keeps).
+            onread: {
+              buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE),
+              callback: (n: number, buffer: Uint8Array) => {
+                onSocketData(Buffer.from(buffer.buffer, buffer.byteOffset, n));
+                return true;
+              },
+            },
+          });
+      socket.setNoDelay(true);
+
+      const abort = (message: string, retryable: boolean) => {
+        retry = retryable;
+        connection.abort(message);
+        pump();
+      };
+      connectTimer = setTimeout(() => abort(`no WebSocket connection to ${address} within ${options.connectTimeoutMs / 1000} s`, true), options.connectTimeoutMs);
+
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        for (const timer of [connectTimer, closeTimer, pingTimer, pongTimer]) if (timer) clearTimeout(timer);
+        socket.destroy();
+        this.current = null;
+        const unsent = connection.takeUnsentLines();
+        if (options.reconnect && retry && !this.quitting) this.waiting.unshift(...unsent);
+        else this.unsent += unsent.length;
+        this.resumeStdin('socket');
+        const status = exitStatusFor(connection);
+        const closeCode = connection.closeReceived?.code;
+        if (closeCode !== undefined && closeCode !== null && RETRY_CLOSE_CODES.has(closeCode)) retry = true;
+        if (connection.failure) output.json({ type: 'error', message: connection.failure.message, ...(connection.failure.closeCode !== null ? { code: connection.failure.closeCode } : {}) });
+        resolve({ status, retry: retry && !this.quitting, openMs: openedAt ? Date.now() - openedAt : 0 });
+      };
+
+      const armPing = () => {
+        if (options.pingIntervalMs === 0 || finished) return;
+        if (pingTimer) clearTimeout(pingTimer);
+        pingTimer = setTimeout(() => {
+          pingTimer = null;
+          if (connection.state !== 'OPEN' || socketPausedForStdout) return armPing();
+          const payload = Buffer.from(`wsc-${++pingCounter}-${Date.now()}`);
+          connection.sendPing(payload);
+          if (options.showHeartbeats) output.status(`PING sent (${payload.toString()})`);
+          pongTimer = setTimeout(() => {
+            pongTimer = null;
+            output.error(`connection dead: no PONG within ${options.pingTimeoutMs / 1000} s`);
+            abort('keepalive timeout', true);
+          }, options.pingTimeoutMs);
+          pump();
+        }, options.pingIntervalMs);
+      };
+
+      const pump = () => {
+        if (finished) return;
+        const data = connection.dataToSend();
+        if (data.length > 0 && !socket.destroyed) {
+          if (!socket.write(data.length === 1 ? data[0]! : Buffer.concat(data))) {
+            this.pauseStdin('socket');
+            socket.once('drain', () => this.resumeStdin('socket'));
+          }
+        }
+        const out: Buffer[] = [];
+        for (const event of connection.eventsReceived()) {
+          switch (event.type) {
+            case 'open':
+              if (connectTimer) clearTimeout(connectTimer);
+              connectTimer = null;
+              openedAt = Date.now();
+              output.status(`connected to ${url}${this.stdin.isTTY && this.readsLines ? ' (type a line to send it; Ctrl-D or Ctrl-C to quit)' : ''}`);
+              output.json({ type: 'open', url });
+              this.resumeStdin('queue');
+              armPing();
+              break;
+            case 'text':
+            case 'binary':
+              if (printsMessages) output.message(event.type, event.chunks, event.size, out);
+              break;
+            case 'text-run':
+              if (printsMessages) output.textRun(event.source, event.ranges, out);
+              break;
+            case 'ping':
+              if (options.showHeartbeats) output.status(`PING received (${event.payload.length} bytes), PONG sent`);
+              break;
+            case 'pong':
+              if (options.showHeartbeats) output.status(`PONG received (${event.payload.toString('utf8')})`);
+              break;
+            case 'close': {
+              const code = event.code ?? CloseCode.NO_STATUS;
+              output.json({ type: 'close', code, reason: event.reason, by: event.initiator });
+              if (event.initiator === 'client') {
+                output.status('connection closed');
+                break;
+              }
+              const message = `closed by server: ${code}${event.reason ? ' ' + event.reason : ''}`;
+              if (exitStatusFor(connection) === ExitStatus.OK) output.status(message);
+              else output.error(message);
+              break;
+            }
+            case 'failure':
+              output.error(event.closeCode !== null ? `protocol error: ${event.message} (closing with ${event.closeCode})` : event.message);
+              break;
+          }
+        }
+        if (!output.write(out) && !socketPausedForStdout) {
+          // Backpressure: stop reading the socket until the reader catches up, so memory stays bounded
+          // (and the message buffers handed to stdout are not reused before they are written).
+          socketPausedForStdout = true;
+          socket.pause();
+          output.stdout.once('drain', () => {
+            socketPausedForStdout = false;
+            if (!finished) socket.resume();
+          });
+        }
+        // Any frame from the server shows it is alive.
+        if (pongTimer && connection.state === 'OPEN') {
+          clearTimeout(pongTimer);
+          pongTimer = null;
+          armPing();
+        }
+        if (connection.state === 'CLOSING' && closeTimer === null) {
+          closeTimer = setTimeout(() => {
+            output.error(`no CLOSE from the server within ${options.closeTimeoutMs / 1000} s; closing the connection`);
+            abort('close timeout', false);
+          }, options.closeTimeoutMs);
+        }
+        if (connection.state === 'CLOSED' && !closedHandled) {
+          closedHandled = true;
+          for (const timer of [pingTimer, pongTimer, closeTimer]) if (timer) clearTimeout(timer);
+          if (connection.closeReceived !== null && connection.failure === null && !socketClosed) {
+            // The closing handshake is complete: the server should close TCP first (RFC 6455 7.1.1);
+            // after a short grace the client closes it, which also flushes the CLOSE echo.
+            closeTimer = setTimeout(() => socket.destroy(), Math.min(CLOSE_GRACE_MS, options.closeTimeoutMs));
+          } else {
+            socket.destroy();
+          }
+        }
+        if (connection.state === 'CLOSED' && socketClosed) finish();
+      };
+
+      const onSocketData = (chunk: Buffer) => {
+        connection.receiveData(chunk);
+        pump();
+      };
+
+      this.current = { connection, pump, abort: (message) => abort(message, false) };
+      socket.on('connect', pump);
+      socket.on('secureConnect', pump);
+      if (target.secure) socket.on('data', onSocketData);
+      const lostUnexpectedly = () => connection.state !== 'CLOSED' && connection.failure === null;
+      socket.on('end', () => {
+        retry = lostUnexpectedly();
+        connection.receiveEof();
+        pump();
+      });
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        const reason = describeSocketError(err);
+        if (connection.state === 'HANDSHAKING' && connection.failure === null) {
+          const tlsProblem = err.code?.startsWith('ERR_TLS') || /certificate|self.signed|SSL/i.test(err.message);
+          retry = !tlsProblem;
+          connection.abort(`cannot connect to ${address}: ${tlsProblem ? `TLS: ${err.message}` : reason}`);
+        } else {
+          retry = lostUnexpectedly();
+          connection.receiveEof(reason);
+        }
+        pump();
+      });
+      socket.on('close', () => {
+        socketClosed = true;
+        if (connection.state !== 'CLOSED') {
+          retry = lostUnexpectedly();
+          connection.receiveEof();
+        }
+        pump();
+        finish();
+      });
+    });
+  }
+}
+
+/** Exponential backoff with jitter: about 0.5 s, doubling, capped at 30 s. */
+export function reconnectDelay(attempt: number, random = Math.random): number {
+  const base = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** Math.min(attempt, 16));
+  return Math.round(base * (0.75 + random() * 0.5));
 }
 
 // ---------------------------------------------------------------------------------------------- main
@@ -1454,7 +1611,7 @@ export async function main(argv: string[]): Promise<number> {
       return ExitStatus.USAGE;
     }
   }
-  return runSession(options);
+  return new ChatClient(options, new Output(options)).run();
 }
 
 function isEntryPoint(): boolean {
