@@ -1443,8 +1443,7 @@ class ChatClient {
           if (options.showHeartbeats) output.status(`PING sent (${payload.toString()})`);
           pongTimer = setTimeout(() => {
             pongTimer = null;
-            output.error(`connection dead: no PONG within ${options.pingTimeoutMs / 1000} s`);
-            abort('keepalive timeout', true);
+            abort(`connection dead: no PONG within ${options.pingTimeoutMs / 1000} s`, true);
           }, options.pingTimeoutMs);
           pump();
         }, options.pingIntervalMs);
@@ -1459,8 +1458,29 @@ class ChatClient {
             socket.once('drain', () => this.resumeStdin('socket'));
           }
         }
-        const out: Buffer[] = [];
+        let out: Buffer[] = [];
+        // Messages are gathered into one stdout write; before any line on stderr, what came earlier is
+        // written, so that on a terminal the two streams appear in the order things happened.
+        const flushMessages = () => {
+          if (out.length > 0 && !output.write(out) && !socketPausedForStdout) {
+            // Backpressure: stop reading the socket until the reader catches up, so memory stays bounded
+            // (and the message buffers handed to stdout are not reused before they are written).
+            socketPausedForStdout = true;
+            socket.pause();
+            const resumeReading = () => {
+              output.stdout.off('drain', resumeReading);
+              output.stdout.off('close', resumeReading);
+              socketPausedForStdout = false;
+              if (!finished) socket.resume();
+            };
+            // 'close': the reader went away; the closing handshake still has to be read.
+            output.stdout.on('drain', resumeReading);
+            output.stdout.on('close', resumeReading);
+          }
+          out = [];
+        };
         for (const event of connection.eventsReceived()) {
+          if (event.type !== 'text' && event.type !== 'binary' && event.type !== 'text-run') flushMessages();
           switch (event.type) {
             case 'open':
               if (connectTimer) clearTimeout(connectTimer);
@@ -1501,26 +1521,10 @@ class ChatClient {
               break;
           }
         }
-        if (!output.write(out) && !socketPausedForStdout) {
-          // Backpressure: stop reading the socket until the reader catches up, so memory stays bounded
-          // (and the message buffers handed to stdout are not reused before they are written).
-          socketPausedForStdout = true;
-          socket.pause();
-          output.stdout.once('drain', () => {
-            socketPausedForStdout = false;
-            if (!finished) socket.resume();
-          });
-        }
-        // Any frame from the server shows it is alive.
-        if (pongTimer && connection.state === 'OPEN') {
-          clearTimeout(pongTimer);
-          pongTimer = null;
-          armPing();
-        }
+        flushMessages();
         if (connection.state === 'CLOSING' && closeTimer === null) {
           closeTimer = setTimeout(() => {
-            output.error(`no CLOSE from the server within ${options.closeTimeoutMs / 1000} s; closing the connection`);
-            abort('close timeout', false);
+            abort(`no CLOSE from the server within ${options.closeTimeoutMs / 1000} s; closing the connection`, false);
           }, options.closeTimeoutMs);
         }
         if (connection.state === 'CLOSED' && !closedHandled) {
@@ -1539,6 +1543,12 @@ class ChatClient {
 
       const onSocketData = (chunk: Buffer) => {
         connection.receiveData(chunk);
+        // Any bytes from the server show it is alive.
+        if (pongTimer) {
+          clearTimeout(pongTimer);
+          pongTimer = null;
+          armPing();
+        }
         pump();
       };
 

@@ -1,0 +1,55 @@
+// The client on a real terminal: `script` (util-linux) gives it a pseudo-terminal, and we assert what
+// reaches that terminal: peer escapes neutralised, messages marked, colours present or absent as promised.
+
+import t from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import { CLIENT, ROOT } from './helpers.ts';
+import { close, binary, startFakeServer, text } from './fake-server.ts';
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Run the client on a pseudo-terminal against a fake server that sends `frames`; returns the screen bytes. */
+async function onTerminal(frames: Buffer[], args: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  const server = await startFakeServer({
+    script: async (session) => {
+      await session.send(frames);
+      await session.waitForClose();
+      session.end();
+    },
+  });
+  const command = [process.execPath, '--import', 'tsx', CLIENT, ...args, '127.0.0.1', String(server.port), 'consumer'].map(shellQuote).join(' ');
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '', TERM: 'xterm', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearTimeout(killer);
+  await server.close();
+  return { screen: Buffer.concat(out).toString('utf8'), status };
+}
+
+const hostile = '\x1b]0;pwned\x07\x1b[2J\x1b[Hhi\rwsc: closed by server: 1000\x7f\u009b31m\x08tab\there';
+
+t.test('peer text cannot drive the terminal: escapes are shown, not obeyed', { skip: !hasScript && 'script (util-linux) is not installed' }, async (t) => {
+  const { screen, status } = await onTerminal([text(hostile), text('line one\nline two'), binary(Buffer.from([0x1b, 0x5b, 0x32, 0x4a])), close(1000)]);
+  t.equal(status, 0, 'exit 0 after the server closed normally');
+  t.notMatch(screen, /\x1b\]0;pwned/, 'no raw OSC title sequence');
+  t.notMatch(screen, /\x1b\[2J/, 'no raw clear-screen');
+  t.notMatch(screen, /\x1b\[H/, 'no raw cursor-home');
+  t.notMatch(screen, /\u009b/, 'no raw C1 CSI');
+  t.match(screen, '^[]0;pwned^G^[[2J^[[Hhi^Mwsc: closed by server: 1000^?\\x9b31m^Htab\there', 'controls shown in caret and \\x form, tab kept');
+  t.match(screen, /line one\r?\n {2}line two/, 'a multi-line message stays under its marker');
+  t.match(screen, /\[binary 4 bytes: 1b 5b 32 4a\]/, 'binary shown as size and hex, never raw');
+});
+
+t.test('messages are marked and coloured on a terminal; NO_COLOR and --no-color turn colour off', { skip: !hasScript && 'script (util-linux) is not installed' }, async (t) => {
+  const coloured = await onTerminal([text('hello'), close(1000)]);
+  t.match(coloured.screen, '\x1b[32m< \x1b[0mhello', 'green marker');
+  t.match(coloured.screen, /\x1b\[2mwsc: connected to/, 'status lines dimmed');
+  for (const [name, args, env] of [['NO_COLOR=1', [], { NO_COLOR: '1' }], ['--no-color', ['--no-color'], {}]] as const) {
+    const plain = await onTerminal([text('hello'), close(1000)], [...args], env);
+    t.match(plain.screen, /< hello/, `${name}: still marked`);
+    t.notMatch(plain.screen, /\x1b\[/, `${name}: no escape sequences at all`);
+  }
+});
