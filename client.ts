@@ -53,7 +53,7 @@ export type ProtocolEvent =
 
 export type HandshakeResult =
   | { ok: true; statusLine: string; headers: Map<string, string>; subprotocol: string | null }
-  | { ok: false; error: string };
+  | { ok: false; error: string; status?: number; location?: string };
 
 export interface ConnectionOptions {
   host: string;
@@ -68,9 +68,15 @@ export interface ConnectionOptions {
   extraHeaders?: [string, string][];
   /** Where frame mask keys come from; tests pin it to make frames reproducible. */
   maskKeySource?: () => Buffer;
+  /** Told of every frame sent and received (for -v); control frames come with their payload. */
+  onFrame?: FrameObserver;
 }
 
+export type FrameObserver = (direction: 'sent' | 'received', header: FrameHeader, controlPayload: Buffer | null) => void;
+
 export interface Target {
+  /** user:password from the URL, if any. */
+  auth?: string;
   secure: boolean;
   host: string; // without IPv6 brackets
   port: number;
@@ -92,6 +98,20 @@ export interface CliOptions {
   reconnect: boolean;
   insecure: boolean;
   caFile: string | null;
+  certFile: string | null;
+  keyFile: string | null;
+  passphrase: string | null;
+  /** Extra request headers, in order (-H), with Origin (-o) and Authorization (--auth) among them. */
+  headers: [string, string][];
+  /** user:password for Basic authentication (--auth, or the URL's user:password@). */
+  auth: string | null;
+  subprotocols: string[];
+  followRedirects: boolean;
+  maxRedirects: number;
+  /** http://[user:pass@]host:port, from --proxy or the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY). */
+  proxy: string | null;
+  slash: boolean;
+  verbose: boolean;
 }
 
 // ------------------------------------------------------------------------------------------ constants
@@ -128,6 +148,7 @@ export const ROLES: readonly Role[] = ['producer', 'consumer', 'both'];
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
 export const MAX_RESPONSE_HEAD = 16 * 1024;
 const MAX_CONTROL_PAYLOAD = 125;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 /** How long to wait for the server to close TCP after the closing handshake completed (RFC 6455 7.1.1). */
 const CLOSE_GRACE_MS = 1000;
 /** Bytes of input queued before OPEN past which stdin is paused until the connection opens. */
@@ -144,24 +165,41 @@ const STABLE_CONNECTION_MS = 10_000;
 const MAX_WAITING_LINES = 100_000;
 /** Server close codes after which --reconnect tries again: going away, internal error, restart, try later. */
 const RETRY_CLOSE_CODES = new Set([1001, 1011, 1012, 1013]);
+/** Headers that carry credentials: not sent to another host after a redirect. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
 export const USAGE = `Usage: client.ts [options] HOST PORT ROLE
        client.ts [options] ws://HOST[:PORT]/ROLE | wss://HOST[:PORT]/ROLE
 ROLE is producer (send each stdin line), consumer (print each message) or both.
 
 Connection:
+  -H, --header "NAME: VALUE"     add a request header (repeatable)
+      --auth USER:PASSWORD       HTTP Basic authentication (also from a URL's user:password@)
+  -o, --origin ORIGIN            send an Origin header
+  -s, --subprotocol NAME         offer a subprotocol (repeatable); the server's choice is reported
+  -L, --location                 follow HTTP redirects of the upgrade request
+      --max-redirects N          at most N redirects with -L (default 10)
+      --proxy URL                tunnel through an HTTP proxy (http://[user:pass@]host:port) with CONNECT;
+                                 without it, HTTP_PROXY / HTTPS_PROXY / NO_PROXY are honoured
       --connect-timeout SECONDS  give up if not connected and upgraded in time (default 10)
       --close-timeout SECONDS    wait this long for the server's CLOSE (default 5)
       --max-message-size BYTES   refuse larger incoming messages with 1009 (default 67108864)
 TLS (wss://):
       --ca FILE                  also trust this CA certificate (PEM)
+      --cert FILE                client certificate (PEM)
+      --key FILE                 its private key (PEM)
+      --passphrase TEXT          the key's passphrase
       --insecure                 do not verify the server's certificate (prints a warning)
 Liveness:
       --ping-interval SECONDS    send a PING after this long without one (default 30; 0 = never)
       --ping-timeout SECONDS     count the connection dead without a PONG in time (default 20)
   -P, --show-heartbeats          report PINGs and PONGs on stderr
       --reconnect                after an abnormal end, reconnect with backoff (0.5 s doubling to 30 s)
+Input:
+      --slash                    lines starting with / are commands: /ping [text], /pong [text],
+                                 /close [code [reason]], /quit (// sends a line starting with /)
 Output:
+  -v, --verbose                  show the handshake headers and every frame on stderr
       --json                     one JSON object per line on stdout for each event
       --no-color                 no colour on a terminal (NO_COLOR does the same)
   -q, --quiet                    no status lines on stderr, only errors
@@ -505,16 +543,17 @@ export function computeAcceptKey(key: string): string {
 export function buildHandshakeRequest(
   path: string, hostHeader: string, key: string, subprotocols: string[] = [], extraHeaders: [string, string][] = [],
 ): string {
+  const hostOverride = extraHeaders.find(([name]) => name.toLowerCase() === 'host');
   const lines = [
     `GET ${path} HTTP/1.1`,
-    `Host: ${hostHeader}`,
+    `Host: ${hostOverride?.[1] ?? hostHeader}`,
     'Upgrade: websocket',
     'Connection: Upgrade',
     `Sec-WebSocket-Key: ${key}`,
     'Sec-WebSocket-Version: 13',
   ];
   if (subprotocols.length > 0) lines.push(`Sec-WebSocket-Protocol: ${subprotocols.join(', ')}`);
-  for (const [name, value] of extraHeaders) lines.push(`${name}: ${value}`);
+  for (const [name, value] of extraHeaders) if (name.toLowerCase() !== 'host') lines.push(`${name}: ${value}`);
   return lines.join('\r\n') + '\r\n\r\n';
 }
 
@@ -523,7 +562,6 @@ export function validateHandshakeResponse(head: string, key: string, offeredSubp
   const [statusLine = '', ...headerLines] = head.split('\r\n');
   const status = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(statusLine);
   if (!status) return { ok: false, error: `malformed HTTP response: ${JSON.stringify(statusLine.slice(0, 80))}` };
-  if (status[1] !== '101') return { ok: false, error: `server refused the upgrade: ${statusLine}` };
   const headers = new Map<string, string>();
   for (const line of headerLines) {
     const colon = line.indexOf(':');
@@ -532,6 +570,9 @@ export function validateHandshakeResponse(head: string, key: string, offeredSubp
     const value = line.slice(colon + 1).trim();
     const earlier = headers.get(name);
     headers.set(name, earlier === undefined ? value : `${earlier}, ${value}`);
+  }
+  if (status[1] !== '101') {
+    return { ok: false, error: `server refused the upgrade: ${statusLine}`, status: Number(status[1]), location: headers.get('location') };
   }
   if ((headers.get('upgrade') ?? '').toLowerCase() !== 'websocket') {
     return { ok: false, error: `bad Upgrade header in the response: ${JSON.stringify(headers.get('upgrade') ?? '(missing)')}` };
@@ -634,6 +675,14 @@ export class ClientConnection {
   private readonly maxMessageSize: number;
   private readonly subprotocols: string[];
   private readonly maskKeySource: () => Buffer;
+  private readonly onFrame: FrameObserver | undefined;
+  /** The request as sent and the response head as received (for -v and redirects). */
+  readonly request: string;
+  response = '';
+  /** Where a 3xx answer to the upgrade pointed (the shell follows it with -L). */
+  redirect: { status: number; location: string } | null = null;
+  /** The subprotocol the server chose, if any. */
+  subprotocol: string | null = null;
   private outgoing: Buffer[] = [];
   private events: ProtocolEvent[] = [];
   private responseHead: Buffer = Buffer.alloc(0);
@@ -655,8 +704,10 @@ export class ClientConnection {
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.subprotocols = options.subprotocols ?? [];
     this.maskKeySource = options.maskKeySource ?? randomMaskKey;
+    this.onFrame = options.onFrame;
     const hostHeader = options.hostHeader ?? `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
-    this.outgoing.push(Buffer.from(buildHandshakeRequest(options.path, hostHeader, this.key, this.subprotocols, options.extraHeaders), 'latin1'));
+    this.request = buildHandshakeRequest(options.path, hostHeader, this.key, this.subprotocols, options.extraHeaders);
+    this.outgoing.push(Buffer.from(this.request, 'latin1'));
   }
 
   /** Bytes for the socket, in order; the caller writes them all. */
@@ -738,14 +789,27 @@ export class ClientConnection {
       return true;
     }
     if (this.state !== 'OPEN' || this.closeSent !== null) return false;
-    this.outgoing.push(encodeFrame(Opcode.TEXT, payload, this.maskKeySource()));
+    this.sendFrame(Opcode.TEXT, payload);
     return true;
   }
 
+  /** A PING (keepalive, or /ping); control payloads are at most 125 bytes. */
   sendPing(payload: Buffer): boolean {
-    if (this.state !== 'OPEN' || this.closeSent !== null) return false;
-    this.outgoing.push(encodeFrame(Opcode.PING, payload, this.maskKeySource()));
+    if (this.state !== 'OPEN' || this.closeSent !== null || payload.length > MAX_CONTROL_PAYLOAD) return false;
+    this.sendFrame(Opcode.PING, payload);
     return true;
+  }
+
+  /** An unsolicited PONG (/pong): a one-way heartbeat. */
+  sendPong(payload: Buffer): boolean {
+    if (this.state !== 'OPEN' || this.closeSent !== null || payload.length > MAX_CONTROL_PAYLOAD) return false;
+    this.sendFrame(Opcode.PONG, payload);
+    return true;
+  }
+
+  private sendFrame(opcode: number, payload: Buffer): void {
+    this.outgoing.push(encodeFrame(opcode, payload, this.maskKeySource()));
+    this.onFrame?.('sent', { fin: true, rsv: 0, opcode, masked: true, maskKey: null, payloadLength: payload.length }, opcode >= 0x8 ? payload : null);
   }
 
   /**
@@ -768,8 +832,7 @@ export class ClientConnection {
   }
 
   private sendClose(code: number | null, reason: string): void {
-    const payload = encodeClosePayload(code, reason);
-    this.outgoing.push(encodeFrame(Opcode.CLOSE, payload, this.maskKeySource()));
+    this.sendFrame(Opcode.CLOSE, encodeClosePayload(code, reason));
     this.closeSent = { code, reason };
     this.state = 'CLOSING';
   }
@@ -808,14 +871,19 @@ export class ClientConnection {
     const head = this.responseHead.subarray(0, end).toString('latin1');
     const rest = this.responseHead.subarray(end + 4);
     this.responseHead = Buffer.alloc(0);
+    this.response = head;
     const result = validateHandshakeResponse(head, this.key, this.subprotocols);
     if (!result.ok) {
+      if (result.status !== undefined && REDIRECT_STATUSES.has(result.status) && result.location) {
+        this.redirect = { status: result.status, location: result.location };
+      }
       this.fail(result.error, null);
       return;
     }
+    this.subprotocol = result.subprotocol;
     this.state = 'OPEN';
     this.events.push({ type: 'open', statusLine: result.statusLine, headers: result.headers, subprotocol: result.subprotocol });
-    for (const line of this.queuedLines) this.outgoing.push(encodeFrame(Opcode.TEXT, line, this.maskKeySource()));
+    for (const line of this.queuedLines) this.sendFrame(Opcode.TEXT, line);
     this.queuedLines = [];
     this.queuedBytes = 0;
     if (this.closeRequested) this.sendClose(this.closeRequested.code, this.closeRequested.reason);
@@ -827,7 +895,8 @@ export class ClientConnection {
     while (!this.ignoringInput) {
       if (this.message === null) {
         const ranges: number[] = [];
-        const source = this.reader.readTextRun(this.maxMessageSize, ranges);
+        // The fast path skips per-frame observation, so -v takes the checked path for every frame.
+        const source = this.onFrame ? null : this.reader.readTextRun(this.maxMessageSize, ranges);
         if (source !== null) {
           this.events.push({ type: 'text-run', source, ranges });
           continue;
@@ -872,6 +941,7 @@ export class ClientConnection {
       }
     }
     this.frame = header;
+    if (!isControl) this.onFrame?.('received', header, null);
   }
 
   private receiveFramePayload(data: Buffer, end: boolean): void {
@@ -901,9 +971,10 @@ export class ClientConnection {
   }
 
   private receiveControlFrame(opcode: number, payload: Buffer): void {
+    this.onFrame?.('received', this.frame!, payload);
     if (opcode === Opcode.PING) {
       this.events.push({ type: 'ping', payload });
-      if (this.closeSent === null) this.outgoing.push(encodeFrame(Opcode.PONG, payload, this.maskKeySource()));
+      if (this.closeSent === null) this.sendFrame(Opcode.PONG, payload);
     } else if (opcode === Opcode.PONG) {
       this.events.push({ type: 'pong', payload });
     } else {
@@ -1006,7 +1077,9 @@ export function parseTarget(positionals: string[]): Target {
     if (!ROLES.includes(role as Role)) throw new UsageError(`the URL path must be /producer, /consumer or /both, not ${JSON.stringify(url.pathname)}`);
     const secure = url.protocol === 'wss:';
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    return { secure, host, port: url.port ? Number(url.port) : secure ? 443 : 80, role: role as Role, path: `/${role}${url.search}` };
+    const target: Target = { secure, host, port: url.port ? Number(url.port) : secure ? 443 : 80, role: role as Role, path: `/${role}${url.search}` };
+    if (url.username) target.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    return target;
   }
   if (positionals.length !== 3) {
     throw new UsageError(positionals.length < 3 ? 'missing arguments: HOST PORT ROLE are required' : `too many arguments: ${positionals.slice(3).join(' ')}`);
@@ -1017,6 +1090,57 @@ export function parseTarget(positionals: string[]): Target {
   if (!ROLES.includes(role as Role)) throw new UsageError(`ROLE must be producer, consumer or both, not ${JSON.stringify(role)}`);
   if (rawHost === '') throw new UsageError('HOST must not be empty');
   return { secure: false, host: rawHost.replace(/^\[(.*)\]$/, '$1'), port, role: role as Role, path: `/${role}` };
+}
+
+/** Headers the handshake itself owns: a user may not set them. */
+const OWNED_HEADERS = new Set(['upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version']);
+
+export function parseHeaderOption(text: string): [string, string] {
+  const colon = text.indexOf(':');
+  const name = colon > 0 ? text.slice(0, colon).trim() : '';
+  const value = colon > 0 ? text.slice(colon + 1).trim() : '';
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new UsageError(`--header must be "NAME: VALUE", not ${JSON.stringify(text)}`);
+  if (/[\r\n\0]/.test(value)) throw new UsageError(`--header value must be one line: ${JSON.stringify(text)}`);
+  if (OWNED_HEADERS.has(name.toLowerCase())) throw new UsageError(`--header cannot set ${name}: the WebSocket handshake sets it`);
+  return [name, value];
+}
+
+export interface ProxyAddress {
+  host: string;
+  port: number;
+  auth: string | null;
+  display: string;
+}
+
+export function parseProxyUrl(text: string): ProxyAddress {
+  let url: URL;
+  try {
+    url = new URL(text.includes('://') ? text : `http://${text}`);
+  } catch {
+    throw new UsageError(`not a valid proxy URL: ${text}`);
+  }
+  if (url.protocol !== 'http:') throw new UsageError(`the proxy must be an http:// proxy, not ${url.protocol}//`);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = url.port ? Number(url.port) : 80;
+  const auth = url.username ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : null;
+  return { host, port, auth, display: `${url.hostname}:${port}` };
+}
+
+/** The proxy the environment asks for, as curl reads it: HTTPS_PROXY for wss, HTTP_PROXY for ws, unless NO_PROXY matches. */
+export function proxyFromEnvironment(target: Target, env: NodeJS.ProcessEnv): string | null {
+  const pick = (name: string) => env[name.toLowerCase()] || env[name.toUpperCase()] || '';
+  const proxy = target.secure ? pick('https_proxy') : pick('http_proxy');
+  if (!proxy) return null;
+  const noProxy = pick('no_proxy').split(',').map((entry) => entry.trim().toLowerCase()).filter(Boolean);
+  const host = target.host.toLowerCase();
+  for (const entry of noProxy) {
+    if (entry === '*') return null;
+    const [pattern = '', port] = entry.replace(/^\[(.*)\](:\d+)?$/, '$1$2').split(/:(?=\d+$)/);
+    if (port !== undefined && Number(port) !== target.port) continue;
+    const domain = pattern.replace(/^\*?\./, '');
+    if (host === domain || host.endsWith(`.${domain}`)) return null;
+  }
+  return proxy;
 }
 
 /** Parse the command line; returns 'help' or 'version' for those requests. Throws UsageError. */
@@ -1043,6 +1167,18 @@ export function parseCommandLine(argv: string[]): CliOptions | 'help' | 'version
         reconnect: { type: 'boolean' },
         insecure: { type: 'boolean' },
         ca: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        passphrase: { type: 'string' },
+        header: { type: 'string', short: 'H', multiple: true },
+        auth: { type: 'string' },
+        origin: { type: 'string', short: 'o' },
+        subprotocol: { type: 'string', short: 's', multiple: true },
+        location: { type: 'boolean', short: 'L' },
+        'max-redirects': { type: 'string' },
+        proxy: { type: 'string' },
+        slash: { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' },
       },
     });
   } catch (error) {
@@ -1060,9 +1196,21 @@ export function parseCommandLine(argv: string[]): CliOptions | 'help' | 'version
       throw new UsageError(`--max-message-size must be a positive whole number of bytes, not ${JSON.stringify(text)}`);
     }
   }
-  if (!target.secure && (values.insecure || values.ca !== undefined)) {
-    throw new UsageError('--insecure and --ca apply only to wss:// URLs');
+  if (!target.secure && (values.insecure || values.ca !== undefined || values.cert !== undefined || values.key !== undefined)) {
+    throw new UsageError('--insecure, --ca, --cert and --key apply only to wss:// URLs');
   }
+  if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together');
+  const headers = (values.header ?? []).map(parseHeaderOption);
+  if (values.origin !== undefined) headers.push(['Origin', values.origin]);
+  const auth = values.auth ?? target.auth ?? null;
+  if (auth !== null && !auth.includes(':')) throw new UsageError('--auth must be USER:PASSWORD');
+  for (const name of values.subprotocol ?? []) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new UsageError(`--subprotocol must be a token (letters, digits, !#$%&'*+.^_\`|~-), not ${JSON.stringify(name)}`);
+  }
+  const maxRedirects = values['max-redirects'] === undefined ? 10 : Number(values['max-redirects']);
+  if (!Number.isInteger(maxRedirects) || maxRedirects < 0) throw new UsageError(`--max-redirects must be a whole number, not ${JSON.stringify(values['max-redirects'])}`);
+  const proxy = values.proxy ?? proxyFromEnvironment(target, process.env);
+  if (proxy !== null) parseProxyUrl(proxy);
   return {
     target,
     connectTimeoutMs: parseSeconds('connect-timeout', values['connect-timeout'], 10_000),
@@ -1077,6 +1225,17 @@ export function parseCommandLine(argv: string[]): CliOptions | 'help' | 'version
     reconnect: values.reconnect ?? false,
     insecure: values.insecure ?? false,
     caFile: values.ca ?? null,
+    certFile: values.cert ?? null,
+    keyFile: values.key ?? null,
+    passphrase: values.passphrase ?? null,
+    headers,
+    auth,
+    subprotocols: values.subprotocol ?? [],
+    followRedirects: values.location ?? false,
+    maxRedirects,
+    proxy,
+    slash: values.slash ?? false,
+    verbose: values.verbose ?? false,
   };
 }
 
@@ -1104,6 +1263,8 @@ function displayAddress(target: Target): string {
 /** What a connection attempt ended with, for the exit status and the reconnect decision. */
 interface AttemptResult {
   status: number;
+  /** A 3xx answer to the upgrade request, with where it points. */
+  redirect: { status: number; location: string } | null;
   /** An abnormal end worth retrying: cannot connect, connection lost, dead keepalive, server 1001/1011-1013. */
   retry: boolean;
   /** How long the connection was OPEN (0 if it never opened). */
@@ -1132,6 +1293,11 @@ class Output {
 
   error(text: string): void {
     process.stderr.write(this.paintErr(SGR.red, `wsc: ${text}`) + '\n');
+  }
+
+  /** -v lines: shown even with --quiet. */
+  trace(text: string): void {
+    process.stderr.write(this.paintErr(SGR.cyan, `wsc: ${text}`) + '\n');
   }
 
   private paintErr(code: string, text: string): string {
@@ -1198,8 +1364,17 @@ class ChatClient {
   private readonly output: Output;
   private readonly stdin = process.stdin;
   private readonly readsLines: boolean;
+  /** Where to connect: the command line's target, or where redirects led (-L). */
+  private target: Target;
+  /** False once a redirect led to another host: credentials are not sent there. */
+  private sendCredentials = true;
   /** The connection now in progress, and how to push its state forward after feeding it. */
-  private current: { connection: ClientConnection; pump: () => void; abort: (message: string) => void } | null = null;
+  private current: {
+    connection: ClientConnection;
+    pump: () => void;
+    abort: (message: string) => void;
+    ping: (payload: Buffer) => boolean;
+  } | null = null;
   /** Lines waiting for a connection (between reconnect attempts). */
   private waiting: Buffer[] = [];
   private waitingBytes = 0;
@@ -1217,6 +1392,18 @@ class ChatClient {
     this.options = options;
     this.output = output;
     this.readsLines = options.target.role !== 'consumer';
+    this.target = options.target;
+  }
+
+  private hasCredentials(): boolean {
+    return this.options.auth !== null || this.options.headers.some(([name]) => CREDENTIAL_HEADERS.has(name.toLowerCase()));
+  }
+
+  /** The request headers for the next attempt: the user's, plus Basic auth, minus credentials after a cross-host redirect. */
+  private requestHeaders(): [string, string][] {
+    const headers = this.options.headers.filter(([name]) => this.sendCredentials || !CREDENTIAL_HEADERS.has(name.toLowerCase()));
+    if (this.sendCredentials && this.options.auth !== null) headers.push(['Authorization', `Basic ${Buffer.from(this.options.auth, 'utf8').toString('base64')}`]);
+    return headers;
   }
 
   async run(): Promise<number> {
@@ -1237,9 +1424,30 @@ class ChatClient {
       this.quit(CloseCode.GOING_AWAY);
     });
     let status: number = ExitStatus.FAILURE;
+    let redirects = 0;
     for (let attempt = 0; ; attempt++) {
       const result = await this.connectOnce();
       status = result.status;
+      if (result.redirect && !this.quitting) {
+        const next = redirectTarget(this.target, result.redirect.location);
+        if (typeof next === 'string') {
+          this.output.error(next);
+        } else if (!this.options.followRedirects) {
+          this.output.error(`the server redirects to ${targetUrl(next)} (use -L to follow redirects)`);
+        } else if (redirects >= this.options.maxRedirects) {
+          this.output.error(`too many redirects (more than ${this.options.maxRedirects}; see --max-redirects)`);
+        } else {
+          redirects++;
+          // Credentials go only to the host they were given for.
+          if (next.host !== this.options.target.host) this.sendCredentials = false;
+          const dropped = !this.sendCredentials && this.hasCredentials() ? ' (credentials are not sent to another host)' : '';
+          this.output.status(`redirected (${result.redirect.status}) to ${targetUrl(next)}${dropped}`);
+          this.target = next;
+          attempt--;
+          continue;
+        }
+        break;
+      }
       if (!this.options.reconnect || !result.retry || this.quitting) break;
       if (result.openMs >= STABLE_CONNECTION_MS) attempt = 0;
       const delay = reconnectDelay(attempt);
@@ -1307,6 +1515,10 @@ class ChatClient {
       this.warnedInvalidInput = true;
       line = Buffer.from(line.toString('utf8'), 'utf8');
     }
+    if (this.options.slash && line[0] === 0x2f) {
+      if (line[1] !== 0x2f) return this.runCommand(line.toString('utf8'));
+      line = line.subarray(1); // "//text" sends "/text"
+    }
     if (this.current !== null) {
       if (!this.current.connection.sendText(line)) this.unsent++;
     } else if (this.waiting.length < MAX_WAITING_LINES) {
@@ -1315,6 +1527,39 @@ class ChatClient {
     } else {
       this.unsent++;
       if (this.unsent === 1) this.output.error(`reconnect queue full (${MAX_WAITING_LINES} lines): further lines are dropped until the connection is back`);
+    }
+  }
+
+  /** --slash commands: control frames by hand. Invalid ones are refused here, never sent. */
+  private runCommand(line: string): void {
+    const [command = '', ...words] = line.slice(1).split(/\s+/).filter(Boolean);
+    const rest = line.slice(1).replace(/^\S+\s?/, '');
+    const refuse = (why: string) => this.output.error(`/${command}: ${why}`);
+    const open = this.current?.connection.state === 'OPEN' && this.current.connection.closeSent === null ? this.current : null;
+    switch (command) {
+      case 'ping':
+      case 'pong': {
+        const payload = Buffer.from(rest, 'utf8');
+        if (payload.length > MAX_CONTROL_PAYLOAD) return refuse(`payload of ${payload.length} bytes; a control frame carries at most 125`);
+        if (!open) return refuse('not connected');
+        if (command === 'ping') open.ping(payload);
+        else open.connection.sendPong(payload);
+        open.pump();
+        return;
+      }
+      case 'close': {
+        const code = words[0] === undefined ? CloseCode.NORMAL : Number(words[0]);
+        const reason = words.slice(1).join(' ');
+        if (!Number.isInteger(code) || !isValidCloseCode(code)) {
+          return refuse(`${words[0]} is not a close code that may be sent (1000-1003, 1007-1014, 3000-4999)`);
+        }
+        if (Buffer.byteLength(reason) > MAX_CONTROL_PAYLOAD - 2) return refuse('the reason is longer than 123 bytes');
+        return this.quit(code, reason);
+      }
+      case 'quit':
+        return this.quit(CloseCode.NORMAL);
+      default:
+        return refuse('unknown command (commands: /ping [text], /pong [text], /close [code [reason]], /quit; // sends a line starting with /)');
     }
   }
 
@@ -1331,7 +1576,7 @@ class ChatClient {
 
   // ---- quitting
 
-  private quit(code: number): void {
+  private quit(code: number, reason = ''): void {
     if (this.partialLine) {
       this.acceptLine(this.partialLine);
       this.partialLine = null;
@@ -1339,7 +1584,7 @@ class ChatClient {
     this.quitting = true;
     this.wakeBackoff?.();
     if (this.current) {
-      this.current.connection.close(code);
+      this.current.connection.close(code, reason);
       this.current.pump();
     }
   }
@@ -1360,17 +1605,41 @@ class ChatClient {
   // ---- one connection
 
   /** Connect, upgrade and pump bytes both ways until this connection is over. */
-  private connectOnce(): Promise<AttemptResult> {
-    const { options, output } = this;
-    const { target } = options;
+  private async connectOnce(): Promise<AttemptResult> {
+    const { options, output, target } = this;
     const address = displayAddress(target);
-    const url = `${target.secure ? 'wss' : 'ws'}://${address}${target.path}`;
+    const url = targetUrl(target);
     const printsMessages = target.role !== 'producer';
-    const connection = new ClientConnection({ host: target.host, port: target.port, path: target.path, maxMessageSize: options.maxMessageSize });
+    const connection = new ClientConnection({
+      host: target.host,
+      port: target.port,
+      path: target.path,
+      maxMessageSize: options.maxMessageSize,
+      subprotocols: options.subprotocols,
+      extraHeaders: this.requestHeaders(),
+      onFrame: options.verbose ? (direction, header, payload) => output.trace(describeFrame(direction, header, payload)) : undefined,
+    });
+    if (options.verbose) for (const line of connection.request.trimEnd().split('\r\n')) output.trace(`> ${line}`);
     for (const line of this.waiting) connection.sendText(line);
     this.waiting = [];
     this.waitingBytes = 0;
     if (this.quitting) connection.close(CloseCode.NORMAL);
+
+    let tunnel: net.Socket | null = null;
+    const proxy = options.proxy === null ? null : parseProxyUrl(options.proxy);
+    if (proxy !== null) {
+      if (options.verbose) output.trace(`via proxy ${proxy.display}: CONNECT ${address}`);
+      const opened = await openTunnel(proxy, target, options.connectTimeoutMs);
+      if ('error' in opened) {
+        output.error(opened.error);
+        output.json({ type: 'error', message: opened.error });
+        const unsent = connection.takeUnsentLines();
+        if (options.reconnect && opened.retry && !this.quitting) this.waiting.unshift(...unsent);
+        else this.unsent += unsent.length;
+        return { status: ExitStatus.FAILURE, retry: opened.retry && !this.quitting, openMs: 0, redirect: null };
+      }
+      tunnel = opened.socket;
+    }
 
     return new Promise<AttemptResult>((resolve) => {
       let finished = false;
@@ -1384,17 +1653,21 @@ class ChatClient {
       let pingTimer: NodeJS.Timeout | null = null;
       let pongTimer: NodeJS.Timeout | null = null;
       let pingCounter = 0;
+      /** When each of the client's own PINGs went out, by payload: the PONG gives the round-trip time. */
+      const pingsSent = new Map<string, number>();
 
       if (options.insecure) output.error('warning: --insecure: the server\'s certificate is not verified');
       const socket: net.Socket = target.secure
         ? tls.connect({
-            host: target.host,
-            port: target.port,
+            ...(tunnel ? { socket: tunnel } : { host: target.host, port: target.port }),
             servername: net.isIP(target.host) ? undefined : target.host,
             rejectUnauthorized: !options.insecure,
             ca: options.caFile ? [...tls.rootCertificates, readFileSync(options.caFile, 'latin1')] : undefined,
+            cert: options.certFile ? readFileSync(options.certFile) : undefined,
+            key: options.keyFile ? readFileSync(options.keyFile) : undefined,
+            passphrase: options.passphrase ?? undefined,
           })
-        : net.connect({
+        : tunnel ?? net.connect({
             host: target.host,
             port: target.port,
             // Read into one reused buffer: no allocation per read (the connection copies what it keeps).
@@ -1429,7 +1702,7 @@ class ChatClient {
         const closeCode = connection.closeReceived?.code;
         if (closeCode !== undefined && closeCode !== null && RETRY_CLOSE_CODES.has(closeCode)) retry = true;
         if (connection.failure) output.json({ type: 'error', message: connection.failure.message, ...(connection.failure.closeCode !== null ? { code: connection.failure.closeCode } : {}) });
-        resolve({ status, retry: retry && !this.quitting, openMs: openedAt ? Date.now() - openedAt : 0 });
+        resolve({ status, retry: retry && !this.quitting, openMs: openedAt ? Date.now() - openedAt : 0, redirect: connection.redirect });
       };
 
       const armPing = () => {
@@ -1438,9 +1711,7 @@ class ChatClient {
         pingTimer = setTimeout(() => {
           pingTimer = null;
           if (connection.state !== 'OPEN' || socketPausedForStdout) return armPing();
-          const payload = Buffer.from(`wsc-${++pingCounter}-${Date.now()}`);
-          connection.sendPing(payload);
-          if (options.showHeartbeats) output.status(`PING sent (${payload.toString()})`);
+          this.current?.ping(Buffer.from(`wsc-${++pingCounter}-${Date.now()}`));
           pongTimer = setTimeout(() => {
             pongTimer = null;
             abort(`connection dead: no PONG within ${options.pingTimeoutMs / 1000} s`, true);
@@ -1486,6 +1757,8 @@ class ChatClient {
               if (connectTimer) clearTimeout(connectTimer);
               connectTimer = null;
               openedAt = Date.now();
+              if (options.verbose) traceResponse();
+              if (event.subprotocol !== null) output.status(`subprotocol: ${event.subprotocol}`);
               output.status(`connected to ${url}${this.stdin.isTTY && this.readsLines ? ' (type a line to send it; Ctrl-D or Ctrl-C to quit)' : ''}`);
               output.json({ type: 'open', url });
               this.resumeStdin('queue');
@@ -1501,9 +1774,14 @@ class ChatClient {
             case 'ping':
               if (options.showHeartbeats) output.status(`PING received (${event.payload.length} bytes), PONG sent`);
               break;
-            case 'pong':
-              if (options.showHeartbeats) output.status(`PONG received (${event.payload.toString('utf8')})`);
+            case 'pong': {
+              const sentAt = pingsSent.get(event.payload.toString('latin1'));
+              pingsSent.delete(event.payload.toString('latin1'));
+              if (options.showHeartbeats) {
+                output.status(`PONG received (${printable(event.payload)})${sentAt === undefined ? '' : `, round trip ${(performance.now() - sentAt).toFixed(1)} ms`}`);
+              }
               break;
+            }
             case 'close': {
               const code = event.code ?? CloseCode.NO_STATUS;
               output.json({ type: 'close', code, reason: event.reason, by: event.initiator });
@@ -1517,6 +1795,8 @@ class ChatClient {
               break;
             }
             case 'failure':
+              if (options.verbose && connection.response) traceResponse();
+              if (connection.redirect && options.followRedirects) break; // the run loop reports the hop
               output.error(event.closeCode !== null ? `protocol error: ${event.message} (closing with ${event.closeCode})` : event.message);
               break;
           }
@@ -1541,6 +1821,15 @@ class ChatClient {
         if (connection.state === 'CLOSED' && socketClosed) finish();
       };
 
+      let responseTraced = false;
+      const traceResponse = () => {
+        if (responseTraced) return;
+        responseTraced = true;
+        for (const line of connection.response.split('\r\n')) output.trace(`< ${line}`);
+        const received = /^sec-websocket-accept:\s*(.*)$/im.exec(connection.response)?.[1] ?? '(none)';
+        output.trace(`Sec-WebSocket-Accept: expected ${computeAcceptKey(connection.key)} (SHA-1 of the key + ${WEBSOCKET_GUID}), received ${received}`);
+      };
+
       const onSocketData = (chunk: Buffer) => {
         connection.receiveData(chunk);
         // Any bytes from the server show it is alive.
@@ -1552,10 +1841,20 @@ class ChatClient {
         pump();
       };
 
-      this.current = { connection, pump, abort: (message) => abort(message, false) };
+      const ping = (payload: Buffer) => {
+        if (!connection.sendPing(payload)) return false;
+        pingsSent.set(payload.toString('latin1'), performance.now());
+        if (options.showHeartbeats) output.status(`PING sent (${printable(payload)})`);
+        return true;
+      };
+      this.current = { connection, pump, abort: (message) => abort(message, false), ping };
       socket.on('connect', pump);
       socket.on('secureConnect', pump);
-      if (target.secure) socket.on('data', onSocketData);
+      if (target.secure || tunnel) socket.on('data', onSocketData);
+      if (tunnel) {
+        tunnel.resume();
+        if (!target.secure) pump();
+      }
       const lostUnexpectedly = () => connection.state !== 'CLOSED' && connection.failure === null;
       socket.on('end', () => {
         retry = lostUnexpectedly();
@@ -1587,6 +1886,88 @@ class ChatClient {
   }
 }
 
+export function targetUrl(target: Target): string {
+  return `${target.secure ? 'wss' : 'ws'}://${displayAddress(target)}${target.path}`;
+}
+
+/** Where a redirect's Location points, as a new target (http/https map to ws/wss); a string explains a refusal. */
+export function redirectTarget(current: Target, location: string): Target | string {
+  let url: URL;
+  try {
+    url = new URL(location, `${current.secure ? 'https' : 'http'}://${displayAddress(current)}${current.path}`);
+  } catch {
+    return `the server redirects to an invalid location: ${JSON.stringify(location)}`;
+  }
+  const scheme = ({ 'http:': 'ws', 'ws:': 'ws', 'https:': 'wss', 'wss:': 'wss' } as Record<string, string>)[url.protocol];
+  if (scheme === undefined) return `the server redirects to an unsupported scheme: ${location}`;
+  const secure = scheme === 'wss';
+  return {
+    secure,
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : secure ? 443 : 80,
+    role: current.role,
+    path: `${url.pathname}${url.search}`,
+  };
+}
+
+/** Open a CONNECT tunnel through an HTTP proxy to the target; resolves with the (paused) socket or an error. */
+function openTunnel(proxy: ProxyAddress, target: Target, timeoutMs: number): Promise<{ socket: net.Socket } | { error: string; retry: boolean }> {
+  return new Promise((resolve) => {
+    const authority = displayAddress(target);
+    const socket = net.connect({ host: proxy.host, port: proxy.port });
+    let head = Buffer.alloc(0);
+    let settled = false;
+    const settle = (result: { socket: net.Socket } | { error: string; retry: boolean }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.removeAllListeners('data');
+      if ('error' in result) socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => settle({ error: `no answer from proxy ${proxy.display} within ${timeoutMs / 1000} s`, retry: true }), timeoutMs);
+    socket.on('connect', () => {
+      const auth = proxy.auth ? `Proxy-Authorization: Basic ${Buffer.from(proxy.auth).toString('base64')}\r\n` : '';
+      socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (head.length > MAX_RESPONSE_HEAD) settle({ error: `proxy ${proxy.display} sent an over-long response`, retry: false });
+        return;
+      }
+      const statusLine = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
+      if (!/^HTTP\/1\.[01] 2\d\d/.test(statusLine)) return settle({ error: `proxy ${proxy.display} refused CONNECT to ${authority}: ${statusLine}`, retry: false });
+      socket.pause();
+      const rest = head.subarray(end + 4);
+      if (rest.length > 0) socket.unshift(rest);
+      settle({ socket });
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => settle({ error: `cannot connect to proxy ${proxy.display}: ${describeSocketError(error)}`, retry: true }));
+    socket.on('close', () => settle({ error: `proxy ${proxy.display} closed the connection`, retry: true }));
+  });
+}
+
+/** A payload for humans: text when printable, hex otherwise. */
+function printable(payload: Buffer): string {
+  const text = payload.toString('utf8');
+  return isUtf8(payload) && !/[\x00-\x1f\x7f-\x9f]/.test(text) ? JSON.stringify(text) : `0x${payload.toString('hex')}`;
+}
+
+/** One -v line per frame: direction, opcode, FIN, RSV bits, length, masking, and control payloads. */
+export function describeFrame(direction: 'sent' | 'received', header: FrameHeader, controlPayload: Buffer | null): string {
+  const name = OPCODE_NAMES[header.opcode] ?? `opcode ${header.opcode}`;
+  const parts = [direction === 'sent' ? '>' : '<', name, `fin=${header.fin ? 1 : 0}`, `rsv=${header.rsv.toString(2).padStart(3, '0')}`, `len=${header.payloadLength}`, header.masked ? 'masked' : 'unmasked'];
+  if (controlPayload !== null && header.opcode === Opcode.CLOSE) {
+    const close = parseClosePayload(controlPayload);
+    parts.push('error' in close ? `(${close.error})` : close.code === null ? 'no status code' : `code=${close.code} reason=${JSON.stringify(close.reason)}`);
+  } else if (controlPayload !== null && controlPayload.length > 0) {
+    parts.push(`payload=${printable(controlPayload)}`);
+  }
+  return parts.join(' ');
+}
+
 /** Exponential backoff with jitter: about 0.5 s, doubling, capped at 30 s. */
 export function reconnectDelay(attempt: number, random = Math.random): number {
   const base = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** Math.min(attempt, 16));
@@ -1613,11 +1994,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`wsc ${VERSION}\n`);
     return ExitStatus.OK;
   }
-  if (options.caFile !== null) {
+  for (const [flag, file] of [['--ca', options.caFile], ['--cert', options.certFile], ['--key', options.keyFile]] as const) {
+    if (file === null) continue;
     try {
-      readFileSync(options.caFile);
+      readFileSync(file);
     } catch (error) {
-      process.stderr.write(`wsc: cannot read --ca file: ${(error as Error).message}\n`);
+      process.stderr.write(`wsc: cannot read the ${flag} file: ${(error as Error).message}\n`);
       return ExitStatus.USAGE;
     }
   }

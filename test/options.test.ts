@@ -33,7 +33,8 @@ t.test('keepalive: a live server keeps the connection; -P shows the heartbeats',
   t.teardown(() => server.close());
   const client = runClient(['-P', '--ping-interval', '0.2', '--ping-timeout', '0.5', '127.0.0.1', String(server.port), 'consumer']);
   await client.waitFor('stderr', /PONG received[\s\S]*PONG received[\s\S]*PONG received/);
-  t.match(client.stderr(), /PING sent \(wsc-1-\d+\)/);
+  t.match(client.stderr(), /PING sent \("wsc-1-\d+"\)/);
+  t.match(client.stderr(), /PONG received \("wsc-\d+-\d+"\), round trip \d+\.\d ms/, "round-trip time of its own pings");
   t.notMatch(client.stderr(), /connection dead/);
   client.child.kill('SIGTERM');
   t.equal(await client.exit, 0);
