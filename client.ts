@@ -1380,6 +1380,8 @@ class ChatClient {
   private waitingBytes = 0;
   private partialLine: Buffer | null = null;
   private quitting = false;
+  private quitCode: number = CloseCode.NORMAL;
+  private quitReason = '';
   private stdinEnded = false;
   private interrupts = 0;
   private warnedInvalidInput = false;
@@ -1428,7 +1430,7 @@ class ChatClient {
     for (let attempt = 0; ; attempt++) {
       const result = await this.connectOnce();
       status = result.status;
-      if (result.redirect && !this.quitting) {
+      if (result.redirect) {
         const next = redirectTarget(this.target, result.redirect.location);
         if (typeof next === 'string') {
           this.output.error(next);
@@ -1515,19 +1517,41 @@ class ChatClient {
       this.warnedInvalidInput = true;
       line = Buffer.from(line.toString('utf8'), 'utf8');
     }
-    if (this.options.slash && line[0] === 0x2f) {
-      if (line[1] !== 0x2f) return this.runCommand(line.toString('utf8'));
-      line = line.subarray(1); // "//text" sends "/text"
-    }
-    if (this.current !== null) {
-      if (!this.current.connection.sendText(line)) this.unsent++;
+    const connection = this.current?.connection;
+    if (connection && (connection.closeSent !== null || connection.state === 'CLOSING' || connection.state === 'CLOSED')) {
+      this.unsent++;
+    } else if (connection?.state === 'OPEN' && this.waiting.length === 0) {
+      this.deliver(line);
     } else if (this.waiting.length < MAX_WAITING_LINES) {
+      // Not open yet (or reconnecting): lines, commands included, wait in order for the next OPEN.
       this.waiting.push(Buffer.from(line));
       this.waitingBytes += line.length;
     } else {
       this.unsent++;
-      if (this.unsent === 1) this.output.error(`reconnect queue full (${MAX_WAITING_LINES} lines): further lines are dropped until the connection is back`);
+      if (this.unsent === 1) this.output.error(`input queue full (${MAX_WAITING_LINES} lines) while not connected: further lines are dropped`);
     }
+  }
+
+  /** A line on an open connection: a chat message, or with --slash possibly a command. */
+  private deliver(line: Buffer): void {
+    if (this.options.slash && line[0] === 0x2f) {
+      if (line[1] !== 0x2f) return this.runCommand(line.toString('utf8'));
+      line = line.subarray(1); // "//text" sends "/text"
+    }
+    if (!this.current?.connection.sendText(line)) this.unsent++;
+  }
+
+  /** On OPEN: what was typed before goes out in order, then a quit that came meanwhile is carried out. */
+  private flushWaiting(): void {
+    const lines = this.waiting;
+    this.waiting = [];
+    this.waitingBytes = 0;
+    for (const line of lines) {
+      if (this.current?.connection.closeSent === null) this.deliver(line);
+      else this.unsent++;
+    }
+    this.resumeStdin('queue');
+    if (this.quitting) this.current?.connection.close(this.quitCode, this.quitReason);
   }
 
   /** --slash commands: control frames by hand. Invalid ones are refused here, never sent. */
@@ -1582,8 +1606,11 @@ class ChatClient {
       this.partialLine = null;
     }
     this.quitting = true;
+    this.quitCode = code;
+    this.quitReason = reason;
     this.wakeBackoff?.();
-    if (this.current) {
+    // Before OPEN, the close waits for the queued lines to go first (see flushWaiting).
+    if (this.current && this.current.connection.state !== 'HANDSHAKING') {
       this.current.connection.close(code, reason);
       this.current.pump();
     }
@@ -1620,10 +1647,6 @@ class ChatClient {
       onFrame: options.verbose ? (direction, header, payload) => output.trace(describeFrame(direction, header, payload)) : undefined,
     });
     if (options.verbose) for (const line of connection.request.trimEnd().split('\r\n')) output.trace(`> ${line}`);
-    for (const line of this.waiting) connection.sendText(line);
-    this.waiting = [];
-    this.waitingBytes = 0;
-    if (this.quitting) connection.close(CloseCode.NORMAL);
 
     let tunnel: net.Socket | null = null;
     const proxy = options.proxy === null ? null : parseProxyUrl(options.proxy);
@@ -1694,8 +1717,11 @@ class ChatClient {
         for (const timer of [connectTimer, closeTimer, pingTimer, pongTimer]) if (timer) clearTimeout(timer);
         socket.destroy();
         this.current = null;
+        // Lines queued for a connection that never opened wait for the next one: after a redirect that
+        // will be followed, or before a reconnect.
         const unsent = connection.takeUnsentLines();
-        if (options.reconnect && retry && !this.quitting) this.waiting.unshift(...unsent);
+        const another = (connection.redirect !== null && options.followRedirects) || (options.reconnect && retry && !this.quitting);
+        if (another) this.waiting.unshift(...unsent);
         else this.unsent += unsent.length;
         this.resumeStdin('socket');
         const status = exitStatusFor(connection);
@@ -1720,8 +1746,7 @@ class ChatClient {
         }, options.pingIntervalMs);
       };
 
-      const pump = () => {
-        if (finished) return;
+      const sendOutgoing = () => {
         const data = connection.dataToSend();
         if (data.length > 0 && !socket.destroyed) {
           if (!socket.write(data.length === 1 ? data[0]! : Buffer.concat(data))) {
@@ -1729,6 +1754,11 @@ class ChatClient {
             socket.once('drain', () => this.resumeStdin('socket'));
           }
         }
+      };
+
+      const pump = () => {
+        if (finished) return;
+        sendOutgoing();
         let out: Buffer[] = [];
         // Messages are gathered into one stdout write; before any line on stderr, what came earlier is
         // written, so that on a terminal the two streams appear in the order things happened.
@@ -1761,7 +1791,7 @@ class ChatClient {
               if (event.subprotocol !== null) output.status(`subprotocol: ${event.subprotocol}`);
               output.status(`connected to ${url}${this.stdin.isTTY && this.readsLines ? ' (type a line to send it; Ctrl-D or Ctrl-C to quit)' : ''}`);
               output.json({ type: 'open', url });
-              this.resumeStdin('queue');
+              this.flushWaiting();
               armPing();
               break;
             case 'text':
@@ -1802,6 +1832,7 @@ class ChatClient {
           }
         }
         flushMessages();
+        sendOutgoing(); // what handling the events queued (lines typed before OPEN, a quit)
         if (connection.state === 'CLOSING' && closeTimer === null) {
           closeTimer = setTimeout(() => {
             abort(`no CLOSE from the server within ${options.closeTimeoutMs / 1000} s; closing the connection`, false);
