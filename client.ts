@@ -1637,14 +1637,27 @@ class ChatClient {
     const address = displayAddress(target);
     const url = targetUrl(target);
     const printsMessages = target.role !== 'producer';
-    const connection = new ClientConnection({
+    let responseTraced = false;
+    const traceResponse = () => {
+      if (responseTraced || !connection.response) return;
+      responseTraced = true;
+      for (const line of connection.response.split('\r\n')) output.trace(`< ${line}`);
+      const received = /^sec-websocket-accept:\s*(.*)$/im.exec(connection.response)?.[1] ?? '(none)';
+      output.trace(`Sec-WebSocket-Accept: expected ${computeAcceptKey(connection.key)} (SHA-1 of the key + ${WEBSOCKET_GUID}), received ${received}`);
+    };
+    const connection: ClientConnection = new ClientConnection({
       host: target.host,
       port: target.port,
       path: target.path,
       maxMessageSize: options.maxMessageSize,
       subprotocols: options.subprotocols,
       extraHeaders: this.requestHeaders(),
-      onFrame: options.verbose ? (direction, header, payload) => output.trace(describeFrame(direction, header, payload)) : undefined,
+      onFrame: options.verbose
+        ? (direction, header, payload) => {
+            traceResponse(); // frames that came with the response are traced after it
+            output.trace(describeFrame(direction, header, payload));
+          }
+        : undefined,
     });
     if (options.verbose) for (const line of connection.request.trimEnd().split('\r\n')) output.trace(`> ${line}`);
 
@@ -1706,6 +1719,8 @@ class ChatClient {
 
       const abort = (message: string, retryable: boolean) => {
         retry = retryable;
+        // After an earlier failure the connection reports nothing new: say why it is being given up.
+        if (connection.failure !== null) output.error(message);
         connection.abort(message);
         pump();
       };
@@ -1850,15 +1865,6 @@ class ChatClient {
           }
         }
         if (connection.state === 'CLOSED' && socketClosed) finish();
-      };
-
-      let responseTraced = false;
-      const traceResponse = () => {
-        if (responseTraced) return;
-        responseTraced = true;
-        for (const line of connection.response.split('\r\n')) output.trace(`< ${line}`);
-        const received = /^sec-websocket-accept:\s*(.*)$/im.exec(connection.response)?.[1] ?? '(none)';
-        output.trace(`Sec-WebSocket-Accept: expected ${computeAcceptKey(connection.key)} (SHA-1 of the key + ${WEBSOCKET_GUID}), received ${received}`);
       };
 
       const onSocketData = (chunk: Buffer) => {
