@@ -189,11 +189,11 @@ TLS (wss://):
       --cert FILE                client certificate (PEM)
       --key FILE                 its private key (PEM)
       --passphrase TEXT          the key's passphrase
-      --insecure                 do not verify the server's certificate (prints a warning)
+  -n, --insecure                 do not verify the server's certificate (prints a warning; --no-check too)
 Liveness:
-      --ping-interval SECONDS    send a PING after this long without one (default 30; 0 = never)
+      --ping-interval SECONDS    send a PING every SECONDS (default 30; 0 = never)
       --ping-timeout SECONDS     count the connection dead without a PONG in time (default 20)
-  -P, --show-heartbeats          report PINGs and PONGs on stderr
+  -P, --show-heartbeats          report PINGs and PONGs on stderr (--show-ping-pong too)
       --reconnect                after an abnormal end, reconnect with backoff (0.5 s doubling to 30 s)
 Input:
       --slash                    lines starting with / are commands: /ping [text], /pong [text],
@@ -201,7 +201,7 @@ Input:
 Output:
   -v, --verbose                  show the handshake headers and every frame on stderr
       --json                     one JSON object per line on stdout for each event
-      --no-color                 no colour on a terminal (NO_COLOR does the same)
+      --no-color                 no colour on a terminal (NO_COLOR does the same); --color forces it
   -q, --quiet                    no status lines on stderr, only errors
   -h, --help                     show this help
       --version                  show the version
@@ -1160,12 +1160,14 @@ export function parseCommandLine(argv: string[]): CliOptions | 'help' | 'version
         'ping-interval': { type: 'string' },
         'ping-timeout': { type: 'string' },
         'show-heartbeats': { type: 'boolean', short: 'P' },
+        'show-ping-pong': { type: 'boolean' },
         'no-color': { type: 'boolean' },
         color: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         json: { type: 'boolean' },
         reconnect: { type: 'boolean' },
         insecure: { type: 'boolean' },
+        'no-check': { type: 'boolean', short: 'n' },
         ca: { type: 'string' },
         cert: { type: 'string' },
         key: { type: 'string' },
@@ -1196,7 +1198,7 @@ export function parseCommandLine(argv: string[]): CliOptions | 'help' | 'version
       throw new UsageError(`--max-message-size must be a positive whole number of bytes, not ${JSON.stringify(text)}`);
     }
   }
-  if (!target.secure && (values.insecure || values.ca !== undefined || values.cert !== undefined || values.key !== undefined)) {
+  if (!target.secure && (values.insecure || values['no-check'] || values.ca !== undefined || values.cert !== undefined || values.key !== undefined)) {
     throw new UsageError('--insecure, --ca, --cert and --key apply only to wss:// URLs');
   }
   if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together');
@@ -1218,12 +1220,12 @@ export function parseCommandLine(argv: string[]): CliOptions | 'help' | 'version
     maxMessageSize,
     pingIntervalMs: parseSeconds('ping-interval', values['ping-interval'], 30_000, true),
     pingTimeoutMs: parseSeconds('ping-timeout', values['ping-timeout'], 20_000),
-    showHeartbeats: values['show-heartbeats'] ?? false,
+    showHeartbeats: (values['show-heartbeats'] || values['show-ping-pong']) ?? false,
     color: values['no-color'] ? false : values.color ? true : null,
     quiet: values.quiet ?? false,
     json: values.json ?? false,
     reconnect: values.reconnect ?? false,
-    insecure: values.insecure ?? false,
+    insecure: (values.insecure || values['no-check']) ?? false,
     caFile: values.ca ?? null,
     certFile: values.cert ?? null,
     keyFile: values.key ?? null,

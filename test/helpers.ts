@@ -28,17 +28,25 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Kill the client if it has not exited by then (a test that hangs must fail, not stall the suite). */
   killAfterMs?: number;
+  /** Run `node client.ts` with this Node (>= 22.18, type stripping) instead of Node + tsx. */
+  nodeBinary?: string;
 }
+
+/** Proxy settings of the test's own environment must not reroute the client's 127.0.0.1 connections. */
+const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'];
 
 const SIGNALS: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 export function runClient(args: string[], options: RunOptions = {}): ClientRun {
   const started = Date.now();
   let ended = 0;
-  const child = spawn(process.execPath, ['--import', 'tsx', CLIENT, ...args], {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '' };
+  for (const name of PROXY_VARIABLES) delete env[name];
+  const command = options.nodeBinary ? [options.nodeBinary, CLIENT] : [process.execPath, '--import', 'tsx', CLIENT];
+  const child = spawn(command[0]!, [...command.slice(1), ...args], {
     cwd: ROOT,
     stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '', ...options.env },
+    env: { ...env, ...options.env },
   });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
