@@ -730,7 +730,7 @@ export class ClientConnection {
 
   /** Lines queued for a connection that never opened (given back, e.g. to send after a reconnect). */
   takeUnsentLines(): Buffer[] {
-    const lines = this.state === 'HANDSHAKING' || this.state === 'CLOSED' ? this.queuedLines : [];
+    const lines = this.queuedLines; // emptied at OPEN, so only lines that never went out
     this.queuedLines = [];
     this.queuedBytes = 0;
     return lines;
@@ -1027,20 +1027,23 @@ export function neutraliseControls(text: string): string {
   });
 }
 
-/** The messages of a text run as one buffer, each followed by a newline: one copy, one write. */
+/**
+ * The messages of a text run as one buffer, each followed by a newline: one copy, one write. The ranges
+ * are increasing with gaps of at least a byte (frame headers) between them, so the whole span is copied
+ * once and the gaps are closed in place: far cheaper than a copy call, or a byte loop, per message.
+ */
 export function joinLines(source: Buffer, ranges: number[]): Buffer {
-  let size = ranges.length / 2;
-  for (let i = 0; i < ranges.length; i += 2) size += ranges[i + 1]! - ranges[i]!;
-  const out = Buffer.allocUnsafe(size);
+  const first = ranges[0]!;
+  const out = Buffer.allocUnsafe(ranges[ranges.length - 1]! - first + 1);
+  source.copy(out, 0, first, ranges[ranges.length - 1]);
   let at = 0;
   for (let i = 0; i < ranges.length; i += 2) {
-    const start = ranges[i]!, end = ranges[i + 1]!;
-    // A byte loop beats Buffer#copy's call overhead for chat-sized messages.
-    if (end - start > 256) at += source.copy(out, at, start, end);
-    else for (let j = start; j < end; j++) out[at++] = source[j]!;
-    out[at++] = 0x0a;
+    const start = ranges[i]! - first, end = ranges[i + 1]! - first;
+    if (start !== at) out.copyWithin(at, start, end);
+    at += end - start;
+    out[at++] = 0x0a; // lands in the gap before the next message, which has not moved yet
   }
-  return out;
+  return out.subarray(0, at);
 }
 
 /** Binary messages are never written raw: one line with the size and a hex preview. */

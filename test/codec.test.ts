@@ -191,6 +191,14 @@ t.test('UTF-8 validation: invalid sequences are rejected, as early as possible',
   t.not(validateUtf8(0, longEndsMidCodePoint), 0);
 });
 
+t.test('joinLines: the payloads of a run of frames, each with a newline', async (t) => {
+  const { joinLines } = await import('../client.ts');
+  const frames = [Buffer.from([0x81, 3]), Buffer.from('abc'), Buffer.from([0x81, 0]), Buffer.from([0x81, 2]), Buffer.from('de')];
+  const source = Buffer.concat([Buffer.from('xx'), ...frames]);
+  t.equal(joinLines(source, [4, 7, 9, 9, 11, 13]).toString(), 'abc\n\nde\n');
+  t.equal(joinLines(source, [4, 7]).toString(), 'abc\n', 'a run of one');
+});
+
 t.test('close codes and payloads', async (t) => {
   for (const code of [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999]) t.ok(isValidCloseCode(code), `${code} valid`);
   for (const code of [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535]) t.notOk(isValidCloseCode(code), `${code} invalid`);
