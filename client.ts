@@ -1700,7 +1700,7 @@ class ChatClient {
       if (options.insecure) output.error('warning: --insecure: the server\'s certificate is not verified');
       const socket: net.Socket = target.secure
         ? tls.connect({
-            ...(tunnel ? { socket: tunnel } : { host: target.host, port: target.port }),
+            ...(tunnel ? { socket: tunnel, host: target.host } : { host: target.host, port: target.port }),
             servername: net.isIP(target.host) ? undefined : target.host,
             rejectUnauthorized: !options.insecure,
             ca: options.caFile ? [...tls.rootCertificates, readFileSync(options.caFile, 'latin1')] : undefined,

@@ -315,6 +315,26 @@ async function main(): Promise<void> {
     console.log(`wsc/wscat peak RSS per pair: ${rssRatios.map((r) => fmt(r, 2)).join(' ')} → median ${fmt(median(rssRatios), 2)}\n`);
     summary.push(`${scenario.id}: time ratio ${fmt(median(ratios))}, RSS ratio ${fmt(median(rssRatios), 2)}, wsc complete ${results.wsc!.filter((m) => m.ok && m.count === scenario.expectedCount).length}/${runs}`);
   }
+  if (!only || only.includes('scale')) {
+    // Linear time: the same 20 messages at growing sizes should cost the same per MiB (a decoder that
+    // re-concatenates its buffer per chunk would grow quadratically here).
+    console.log('## Scaling: 20 text messages of 1, 4 and 16 MiB (wsc only)');
+    console.log('| message size | median s | min–max s | ms per MiB received |');
+    console.log('|---|---|---|---|');
+    const perMiB: number[] = [];
+    for (const mib of [1, 4, 16]) {
+      const frame = unmaskedFrame(1, Buffer.alloc(mib * 1024 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789 '));
+      const secs: number[] = [];
+      for (let round = 0; round <= runs; round++) {
+        const m = await measure('wsc', { flood: Array.from({ length: 20 }, () => frame) }, 'consumer');
+        if (round > 0 && m.ok && m.count === 20) secs.push(m.seconds);
+      }
+      perMiB.push((median(secs) * 1000) / (20 * mib));
+      console.log(`| ${mib} MiB | ${fmt(median(secs))} | ${fmt(Math.min(...secs))}–${fmt(Math.max(...secs))} | ${fmt(perMiB.at(-1)!, 2)} |`);
+    }
+    console.log(`\nper-MiB cost at 16 MiB / at 1 MiB: ${fmt(perMiB.at(-1)! / perMiB[0]!, 2)} (1.00 = linear)\n`);
+    summary.push(`scale: per-MiB time at 16 MiB / at 1 MiB = ${fmt(perMiB.at(-1)! / perMiB[0]!, 2)}`);
+  }
   if (!only || only.includes('idle')) {
     const wscTicks = await measureIdleCpu('wsc', 5);
     const wscatTicks = await measureIdleCpu('wscat', 5);

@@ -204,13 +204,15 @@ t.test('a proxy that refuses CONNECT: its status line is reported', async (t) =>
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 
-t.test('--cert/--key: a client certificate for a server that requires one', { skip: !hasOpenssl && 'openssl is not installed' }, async (t) => {
+t.test('--cert/--key/--passphrase: a client certificate for a server that requires one; wss through a proxy', { skip: !hasOpenssl && 'openssl is not installed' }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wsc-mtls-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const make = (name: string, subject: string, extra: string[] = []) =>
     spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', subject, ...extra, '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.pem`)], { stdio: 'ignore' }).status;
   t.equal(make('server', '/CN=wsc server', ['-addext', 'subjectAltName=IP:127.0.0.1']), 0);
   t.equal(make('client', '/CN=wsc client'), 0);
+  // The same client identity with its key encrypted, for --passphrase.
+  t.equal(spawnSync('openssl', ['pkey', '-in', join(dir, 'client.key'), '-aes256', '-passout', 'pass:open sesame', '-out', join(dir, 'client-encrypted.key')], { stdio: 'ignore' }).status, 0);
   const httpsServer = https.createServer({
     key: readFileSync(join(dir, 'server.key')),
     cert: readFileSync(join(dir, 'server.pem')),
@@ -230,6 +232,17 @@ t.test('--cert/--key: a client certificate for a server that requires one', { sk
   await withCert.waitFor('stdout', 'hello wsc client\n');
   withCert.child.kill('SIGTERM');
   t.equal(await withCert.exit, 0);
+  const encrypted = runClient(['--ca', join(dir, 'server.pem'), '--cert', join(dir, 'client.pem'), '--key', join(dir, 'client-encrypted.key'), '--passphrase', 'open sesame', url]);
+  await encrypted.waitFor('stdout', 'hello wsc client\n');
+  encrypted.child.kill('SIGTERM');
+  t.equal(await encrypted.exit, 0, '--passphrase unlocks an encrypted key');
+  const proxy = await startProxy();
+  t.teardown(() => proxy.close());
+  const tunnelled = runClient(['--proxy', `http://127.0.0.1:${proxy.port}`, '--ca', join(dir, 'server.pem'), '--cert', join(dir, 'client.pem'), '--key', join(dir, 'client.key'), url]);
+  await tunnelled.waitFor('stdout', 'hello wsc client\n');
+  tunnelled.child.kill('SIGTERM');
+  t.equal(await tunnelled.exit, 0, 'wss through a CONNECT tunnel');
+  t.match(proxy.requests[0], `CONNECT 127.0.0.1:${port} HTTP/1.1`);
   const without = runClient(['--ca', join(dir, 'server.pem'), url]);
   t.equal(await without.exit, 1, 'refused without a client certificate');
   t.equal(without.stdout(), '');
