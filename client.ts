@@ -1330,15 +1330,9 @@ class Output {
     }
   }
 
-  textRun(source: Buffer, ranges: number[], out: Buffer[]): void {
-    if (!this.tty && !this.options.json) {
-      out.push(joinLines(source, ranges));
-      return;
-    }
-    for (let i = 0; i < ranges.length; i += 2) {
-      const data = source.subarray(ranges[i], ranges[i + 1]);
-      this.message('text', [data], data.length, out);
-    }
+  textRun(event: Extract<ProtocolEvent, { type: 'text-run' }>, out: Buffer[]): void {
+    if (!this.tty && !this.options.json) out.push(joinLines(event.source, event.ranges));
+    else for (const data of textPayloads(event)) this.message('text', [data], data.length, out);
   }
 
   json(event: Record<string, unknown>): void {
@@ -1819,7 +1813,7 @@ class ChatClient {
               if (printsMessages) output.message(event.type, event.chunks, event.size, out);
               break;
             case 'text-run':
-              if (printsMessages) output.textRun(event.source, event.ranges, out);
+              if (printsMessages) output.textRun(event, out);
               break;
             case 'ping':
               if (options.showHeartbeats) output.status(`PING received (${event.payload.length} bytes), PONG sent`);

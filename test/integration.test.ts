@@ -2,21 +2,11 @@
 
 import t from 'tap';
 import * as net from 'node:net';
-import type { WebSocket } from 'ws';
 import { runClient, delay } from './helpers.ts';
-import { startChatServer } from './server.ts';
+import { startChatServer, type ChatServer } from './server.ts';
 
-/** Resolves with the server side of the next connection on `path`. */
-function nextConnection(server: Awaited<ReturnType<typeof startChatServer>>, path: string): Promise<WebSocket> {
-  return new Promise((resolve) => {
-    const onConnection = (ws: WebSocket, request: { url?: string }) => {
-      if (request.url !== path) return;
-      server.wss.off('connection', onConnection);
-      resolve(ws);
-    };
-    server.wss.on('connection', onConnection);
-  });
-}
+/** The server side of the next connection on `path`. */
+const nextConnection = async (server: ChatServer, path: string) => (await server.nextConnection(path)).ws;
 
 t.test('a consumer prints what a producer sends, one line per message, nothing else on stdout', async (t) => {
   const server = await startChatServer({ port: 0 });

@@ -4,6 +4,7 @@
 // [--ping-interval SECONDS]. Importing this file starts nothing; tests call startChatServer().
 
 import { realpathSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -21,6 +22,8 @@ export interface ChatServerOptions {
 export interface ChatServer {
   port: number;
   wss: WebSocketServer;
+  /** The next connection accepted (on `path`, if given), with its upgrade request: for tests. */
+  nextConnection(path?: string): Promise<{ ws: WebSocket; request: IncomingMessage }>;
   close(): Promise<void>;
 }
 
@@ -67,6 +70,15 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   return {
     port: (wss.address() as AddressInfo).port,
     wss,
+    nextConnection: (path) =>
+      new Promise((resolve) => {
+        const onConnection = (ws: WebSocket, request: IncomingMessage) => {
+          if (path !== undefined && request.url !== path) return;
+          wss.off('connection', onConnection);
+          resolve({ ws, request });
+        };
+        wss.on('connection', onConnection);
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate();

@@ -12,13 +12,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { computeAcceptKey, proxyFromEnvironment, redirectTarget, parseCommandLine } from '../client.ts';
 import { runClient } from './helpers.ts';
 import { OP, close, ping, runAgainstFakeServer, text, validResponse, type FakeSession } from './fake-server.ts';
-import { startChatServer } from './server.ts';
-
-type Server = Awaited<ReturnType<typeof startChatServer>>;
+import { startChatServer, type ChatServer } from './server.ts';
 
 /** The next upgrade request the ws server accepts, with the connection. */
-function nextRequest(server: Server): Promise<{ ws: WebSocket; headers: http.IncomingHttpHeaders; url: string }> {
-  return new Promise((resolve) => server.wss.once('connection', (ws, request) => resolve({ ws, headers: request.headers, url: request.url ?? '' })));
+async function nextRequest(server: ChatServer) {
+  const { ws, request } = await server.nextConnection();
+  return { ws, headers: request.headers, url: request.url ?? '' };
 }
 
 async function listen(server: net.Server): Promise<number> {
