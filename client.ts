@@ -728,14 +728,6 @@ export class ClientConnection {
     return this.assembly.capacity;
   }
 
-  /** Lines queued for a connection that never opened (given back, e.g. to send after a reconnect). */
-  takeUnsentLines(): Buffer[] {
-    const lines = this.queuedLines; // emptied at OPEN, so only lines that never went out
-    this.queuedLines = [];
-    this.queuedBytes = 0;
-    return lines;
-  }
-
   /** Bytes of user input waiting for the connection to open. */
   get queuedInputBytes(): number {
     return this.queuedBytes;
@@ -1668,9 +1660,6 @@ class ChatClient {
       if ('error' in opened) {
         output.error(opened.error);
         output.json({ type: 'error', message: opened.error });
-        const unsent = connection.takeUnsentLines();
-        if (options.reconnect && opened.retry && !this.quitting) this.waiting.unshift(...unsent);
-        else this.unsent += unsent.length;
         return { status: ExitStatus.FAILURE, retry: opened.retry && !this.quitting, openMs: 0, redirect: null };
       }
       tunnel = opened.socket;
@@ -1731,12 +1720,6 @@ class ChatClient {
         for (const timer of [connectTimer, closeTimer, pingTimer, pongTimer]) if (timer) clearTimeout(timer);
         socket.destroy();
         this.current = null;
-        // Lines queued for a connection that never opened wait for the next one: after a redirect that
-        // will be followed, or before a reconnect.
-        const unsent = connection.takeUnsentLines();
-        const another = (connection.redirect !== null && options.followRedirects) || (options.reconnect && retry && !this.quitting);
-        if (another) this.waiting.unshift(...unsent);
-        else this.unsent += unsent.length;
         this.resumeStdin('socket');
         const status = exitStatusFor(connection);
         const closeCode = connection.closeReceived?.code;
