@@ -694,7 +694,6 @@ export class ClientConnection {
   private controlPieces: Buffer[] = [];
   private message: MessageInProgress | null = null;
   private queuedLines: Buffer[] = [];
-  private queuedBytes = 0;
   private closeRequested: { code: number; reason: string } | null = null;
   /** After a CLOSE was received or the client failed the connection, incoming bytes are not acted on. */
   private ignoringInput = false;
@@ -726,11 +725,6 @@ export class ClientConnection {
   /** Bytes held for assembling messages: about the largest message so far, however many there were. */
   get assemblyBytes(): number {
     return this.assembly.capacity;
-  }
-
-  /** Bytes of user input waiting for the connection to open. */
-  get queuedInputBytes(): number {
-    return this.queuedBytes;
   }
 
   /**
@@ -777,7 +771,6 @@ export class ClientConnection {
   sendText(payload: Buffer): boolean {
     if (this.state === 'HANDSHAKING' && this.closeRequested === null) {
       this.queuedLines.push(payload);
-      this.queuedBytes += payload.length;
       return true;
     }
     if (this.state !== 'OPEN' || this.closeSent !== null) return false;
@@ -877,7 +870,6 @@ export class ClientConnection {
     this.events.push({ type: 'open', statusLine: result.statusLine, headers: result.headers, subprotocol: result.subprotocol });
     for (const line of this.queuedLines) this.sendFrame(Opcode.TEXT, line);
     this.queuedLines = [];
-    this.queuedBytes = 0;
     if (this.closeRequested) this.sendClose(this.closeRequested.code, this.closeRequested.reason);
     // Bytes after the blank line are already frames.
     if (rest.length > 0) this.receiveData(rest);
@@ -1044,7 +1036,7 @@ export function describeBinary(data: Buffer): string {
   return `[binary ${data.length} byte${data.length === 1 ? '' : 's'}${data.length ? ': ' + preview : ''}${data.length > 16 ? ' …' : ''}]`;
 }
 
-const SGR = { reset: '\x1b[0m', dim: '\x1b[2m', green: '\x1b[32m', cyan: '\x1b[36m', red: '\x1b[31m', bold: '\x1b[1m' };
+const SGR = { reset: '\x1b[0m', dim: '\x1b[2m', green: '\x1b[32m', cyan: '\x1b[36m', red: '\x1b[31m' };
 
 // ----------------------------------------------------------------------------------- command line
 
@@ -1489,8 +1481,7 @@ class ChatClient {
       const rest = chunk.subarray(start);
       this.partialLine = this.partialLine ? Buffer.concat([this.partialLine, rest]) : Buffer.from(rest);
     }
-    const queued = (this.current?.connection.queuedInputBytes ?? 0) + this.waitingBytes;
-    if (queued > QUEUE_HIGH_WATER) this.pauseStdin('queue');
+    if (this.waitingBytes > QUEUE_HIGH_WATER) this.pauseStdin('queue');
     this.current?.pump();
   }
 
