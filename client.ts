@@ -12,6 +12,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Readable, Writable } from 'node:stream';
 
 // ---------------------------------------------------------------------------------------------- types
 
@@ -49,7 +50,30 @@ export type ProtocolEvent =
   | { type: 'ping'; payload: Buffer }
   | { type: 'pong'; payload: Buffer }
   | { type: 'close'; code: number | null; reason: string; initiator: 'server' | 'client' }
-  | { type: 'failure'; message: string; closeCode: number | null };
+  | { type: 'failure'; kind: FailureKind; message: string; closeCode: number | null }
+  /** With `traceFrames`: a frame sent or received, in order among the other events (for -v). */
+  | { type: 'frame'; direction: 'sent' | 'received'; header: FrameHeader; controlPayload: Buffer | null };
+
+/**
+ * Why a connection failed. The core sets handshake, protocol and lost; the shell gives the others when it
+ * gives up (`abort`). Whether --reconnect retries follows from the kind alone (see attemptOutcome).
+ */
+export type FailureKind =
+  | 'handshake' // the server's answer to the upgrade was refused, malformed or a redirect
+  | 'protocol' // the server broke RFC 6455 after OPEN
+  | 'lost' // TCP ended or was reset without a closing handshake
+  | 'unreachable' // no TCP connection (refused, unknown host, ...)
+  | 'tls' // the TLS handshake failed (certificate, protocol)
+  | 'timeout' // no upgrade within --connect-timeout, or no PONG within --ping-timeout
+  | 'close-timeout' // no CLOSE from the server within --close-timeout
+  | 'interrupted'; // the user insisted (a second Ctrl-C)
+
+export interface Failure {
+  kind: FailureKind;
+  message: string;
+  /** The close code the client sent for it, if it could send one. */
+  closeCode: number | null;
+}
 
 export type HandshakeResult =
   | { ok: true; statusLine: string; headers: Map<string, string>; subprotocol: string | null }
@@ -68,11 +92,9 @@ export interface ConnectionOptions {
   extraHeaders?: [string, string][];
   /** Where frame mask keys come from; tests pin it to make frames reproducible. */
   maskKeySource?: () => Buffer;
-  /** Told of every frame sent and received (for -v); control frames come with their payload. */
-  onFrame?: FrameObserver;
+  /** Report every frame sent and received as a 'frame' event (for -v); control frames carry their payload. */
+  traceFrames?: boolean;
 }
-
-export type FrameObserver = (direction: 'sent' | 'received', header: FrameHeader, controlPayload: Buffer | null) => void;
 
 export interface Target {
   /** user:password from the URL, if any. */
@@ -667,15 +689,15 @@ export class MessageAssembly {
 export class ClientConnection {
   state: State = 'HANDSHAKING';
   readonly key: string;
-  /** Set when the connection failed: a protocol violation, a failed handshake or a lost connection. */
-  failure: { message: string; closeCode: number | null } | null = null;
+  /** Set when the connection failed: a protocol violation, a failed handshake, a lost connection, or the shell gave up. */
+  failure: Failure | null = null;
   closeSent: CloseInfo | null = null;
   closeReceived: CloseInfo | null = null;
 
   private readonly maxMessageSize: number;
   private readonly subprotocols: string[];
   private readonly maskKeySource: () => Buffer;
-  private readonly onFrame: FrameObserver | undefined;
+  private readonly traceFrames: boolean;
   /** The request as sent and the response head as received (for -v and redirects). */
   readonly request: string;
   response = '';
@@ -693,8 +715,6 @@ export class ClientConnection {
   private frame: FrameHeader | null = null;
   private controlPieces: Buffer[] = [];
   private message: MessageInProgress | null = null;
-  private queuedLines: Buffer[] = [];
-  private closeRequested: { code: number; reason: string } | null = null;
   /** After a CLOSE was received or the client failed the connection, incoming bytes are not acted on. */
   private ignoringInput = false;
 
@@ -703,7 +723,7 @@ export class ClientConnection {
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.subprotocols = options.subprotocols ?? [];
     this.maskKeySource = options.maskKeySource ?? randomMaskKey;
-    this.onFrame = options.onFrame;
+    this.traceFrames = options.traceFrames ?? false;
     const hostHeader = options.hostHeader ?? `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
     this.request = buildHandshakeRequest(options.path, hostHeader, this.key, this.subprotocols, options.extraHeaders);
     this.outgoing.push(Buffer.from(this.request, 'latin1'));
@@ -759,60 +779,61 @@ export class ClientConnection {
     if (this.state === 'CLOSED') return;
     const suffix = detail ? `: ${detail}` : '';
     if (this.state === 'HANDSHAKING') {
-      this.fail(`connection closed during the handshake${suffix}`, null);
+      this.fail('lost', `connection closed during the handshake${suffix}`, null);
     } else if (this.failure === null) {
       const during = this.state === 'CLOSING' ? ' while waiting for the server\'s CLOSE' : '';
-      this.fail(`connection lost (1006) without a CLOSE frame${during}${suffix}`, null);
+      this.fail('lost', `connection lost (1006) without a CLOSE frame${during}${suffix}`, null);
     }
     this.state = 'CLOSED';
   }
 
-  /** One text message. Returns false when it can no longer be sent (the closing handshake has begun). */
+  /** True while messages may be sent: OPEN, and no CLOSE sent yet. Before OPEN the shell holds input. */
+  get acceptsMessages(): boolean {
+    return this.state === 'OPEN' && this.closeSent === null;
+  }
+
+  /** One text message. Returns false when it cannot be sent (not OPEN yet, or the closing handshake has begun). */
   sendText(payload: Buffer): boolean {
-    if (this.state === 'HANDSHAKING' && this.closeRequested === null) {
-      this.queuedLines.push(payload);
-      return true;
-    }
-    if (this.state !== 'OPEN' || this.closeSent !== null) return false;
+    if (!this.acceptsMessages) return false;
     this.sendFrame(Opcode.TEXT, payload);
     return true;
   }
 
   /** A PING (keepalive, or /ping); control payloads are at most 125 bytes. */
   sendPing(payload: Buffer): boolean {
-    if (this.state !== 'OPEN' || this.closeSent !== null || payload.length > MAX_CONTROL_PAYLOAD) return false;
+    if (!this.acceptsMessages || payload.length > MAX_CONTROL_PAYLOAD) return false;
     this.sendFrame(Opcode.PING, payload);
     return true;
   }
 
   /** An unsolicited PONG (/pong): a one-way heartbeat. */
   sendPong(payload: Buffer): boolean {
-    if (this.state !== 'OPEN' || this.closeSent !== null || payload.length > MAX_CONTROL_PAYLOAD) return false;
+    if (!this.acceptsMessages || payload.length > MAX_CONTROL_PAYLOAD) return false;
     this.sendFrame(Opcode.PONG, payload);
     return true;
   }
 
   private sendFrame(opcode: number, payload: Buffer): void {
     this.outgoing.push(encodeFrame(opcode, payload, this.maskKeySource()));
-    this.onFrame?.('sent', { fin: true, rsv: 0, opcode, masked: true, maskKey: null, payloadLength: payload.length }, opcode >= 0x8 ? payload : null);
+    if (this.traceFrames) {
+      const header = { fin: true, rsv: 0, opcode, masked: true, maskKey: null, payloadLength: payload.length };
+      this.events.push({ type: 'frame', direction: 'sent', header, controlPayload: opcode >= 0x8 ? payload : null });
+    }
   }
 
   /**
-   * Start the closing handshake (the user quit). Input accepted so far is sent first; before OPEN the
-   * close waits for the handshake so that queued lines are not lost.
+   * Start the closing handshake (the user quit). Only once OPEN: before it the shell holds the quit, so that
+   * input typed before OPEN goes out first. Returns false when there is nothing to close.
    */
-  close(code: number = CloseCode.NORMAL, reason = ''): void {
-    if (this.closeSent !== null || this.closeRequested !== null || this.state === 'CLOSED') return;
-    if (this.state === 'HANDSHAKING') {
-      this.closeRequested = { code, reason };
-      return;
-    }
+  close(code: number = CloseCode.NORMAL, reason = ''): boolean {
+    if (!this.acceptsMessages) return false;
     this.sendClose(code, reason);
+    return true;
   }
 
-  /** Give up on the connection (e.g. a timeout in the shell): no further frames are sent or read. */
-  abort(message: string): void {
-    if (this.failure === null) this.fail(message, null);
+  /** Give up on the connection (the shell's timeouts, errors, the user): no further frames are sent or read. */
+  abort(kind: FailureKind, message: string): void {
+    if (this.failure === null) this.fail(kind, message, null);
     this.state = 'CLOSED';
   }
 
@@ -826,9 +847,9 @@ export class ClientConnection {
    * Fail the WebSocket connection (RFC 6455 7.1.7): send CLOSE with the code if the connection is open,
    * and stop acting on incoming bytes. Every protocol check ends here.
    */
-  private fail(message: string, closeCode: number | null): void {
-    this.failure = { message, closeCode };
-    this.events.push({ type: 'failure', message, closeCode });
+  private fail(kind: FailureKind, message: string, closeCode: number | null): void {
+    this.failure = { kind, message, closeCode };
+    this.events.push({ type: 'failure', kind, message, closeCode });
     this.ignoringInput = true;
     if (this.state === 'HANDSHAKING') {
       this.state = 'CLOSED';
@@ -845,12 +866,12 @@ export class ClientConnection {
     const end = this.responseHead.indexOf('\r\n\r\n', searchFrom, 'latin1');
     if (end < 0) {
       if (this.responseHead.length > MAX_RESPONSE_HEAD) {
-        this.fail(`handshake response headers exceed ${MAX_RESPONSE_HEAD} bytes`, null);
+        this.fail('handshake', `handshake response headers exceed ${MAX_RESPONSE_HEAD} bytes`, null);
       }
       return;
     }
     if (end > MAX_RESPONSE_HEAD) {
-      this.fail(`handshake response headers exceed ${MAX_RESPONSE_HEAD} bytes`, null);
+      this.fail('handshake', `handshake response headers exceed ${MAX_RESPONSE_HEAD} bytes`, null);
       return;
     }
     const head = this.responseHead.subarray(0, end).toString('latin1');
@@ -862,15 +883,12 @@ export class ClientConnection {
       if (result.status !== undefined && REDIRECT_STATUSES.has(result.status) && result.location) {
         this.redirect = { status: result.status, location: result.location };
       }
-      this.fail(result.error, null);
+      this.fail('handshake', result.error, null);
       return;
     }
     this.subprotocol = result.subprotocol;
     this.state = 'OPEN';
     this.events.push({ type: 'open', statusLine: result.statusLine, headers: result.headers, subprotocol: result.subprotocol });
-    for (const line of this.queuedLines) this.sendFrame(Opcode.TEXT, line);
-    this.queuedLines = [];
-    if (this.closeRequested) this.sendClose(this.closeRequested.code, this.closeRequested.reason);
     // Bytes after the blank line are already frames.
     if (rest.length > 0) this.receiveData(rest);
   }
@@ -880,7 +898,7 @@ export class ClientConnection {
       if (this.message === null) {
         const ranges: number[] = [];
         // The fast path skips per-frame observation, so -v takes the checked path for every frame.
-        const source = this.onFrame ? null : this.reader.readTextRun(this.maxMessageSize, ranges);
+        const source = this.traceFrames ? null : this.reader.readTextRun(this.maxMessageSize, ranges);
         if (source !== null) {
           this.events.push({ type: 'text-run', source, ranges });
           continue;
@@ -896,26 +914,26 @@ export class ClientConnection {
   private receiveFrameHeader(header: FrameHeader): void {
     const { opcode } = header;
     const isControl = opcode >= 0x8;
-    if (header.rsv !== 0) return this.fail(`frame with reserved bits set (RSV=${header.rsv}) but no extension negotiated`, CloseCode.PROTOCOL_ERROR);
-    if (OPCODE_NAMES[opcode] === undefined) return this.fail(`frame with reserved opcode ${opcode}`, CloseCode.PROTOCOL_ERROR);
-    if (header.masked) return this.fail('masked frame from the server', CloseCode.PROTOCOL_ERROR);
+    if (header.rsv !== 0) return this.fail('protocol', `frame with reserved bits set (RSV=${header.rsv}) but no extension negotiated`, CloseCode.PROTOCOL_ERROR);
+    if (OPCODE_NAMES[opcode] === undefined) return this.fail('protocol', `frame with reserved opcode ${opcode}`, CloseCode.PROTOCOL_ERROR);
+    if (header.masked) return this.fail('protocol', 'masked frame from the server', CloseCode.PROTOCOL_ERROR);
     if (isControl) {
-      if (!header.fin) return this.fail(`fragmented ${OPCODE_NAMES[opcode]} frame`, CloseCode.PROTOCOL_ERROR);
+      if (!header.fin) return this.fail('protocol', `fragmented ${OPCODE_NAMES[opcode]} frame`, CloseCode.PROTOCOL_ERROR);
       if (header.payloadLength > MAX_CONTROL_PAYLOAD) {
-        return this.fail(`${OPCODE_NAMES[opcode]} frame payload of ${header.payloadLength} bytes (over 125)`, CloseCode.PROTOCOL_ERROR);
+        return this.fail('protocol', `${OPCODE_NAMES[opcode]} frame payload of ${header.payloadLength} bytes (over 125)`, CloseCode.PROTOCOL_ERROR);
       }
       this.controlPieces = [];
     } else {
       if (opcode === Opcode.CONTINUATION && this.message === null) {
-        return this.fail('CONTINUATION frame without a message in progress', CloseCode.PROTOCOL_ERROR);
+        return this.fail('protocol', 'CONTINUATION frame without a message in progress', CloseCode.PROTOCOL_ERROR);
       }
       if (opcode !== Opcode.CONTINUATION && this.message !== null) {
-        return this.fail(`new ${OPCODE_NAMES[opcode]} frame while a fragmented message is in progress`, CloseCode.PROTOCOL_ERROR);
+        return this.fail('protocol', `new ${OPCODE_NAMES[opcode]} frame while a fragmented message is in progress`, CloseCode.PROTOCOL_ERROR);
       }
       const soFar = this.message?.size ?? 0;
       if (soFar + header.payloadLength > this.maxMessageSize) {
         const announced = Number.isFinite(header.payloadLength) ? `${soFar + header.payloadLength} bytes` : 'over 2^53-1 bytes';
-        return this.fail(`message of ${announced} exceeds the limit of ${this.maxMessageSize} bytes`, CloseCode.MESSAGE_TOO_BIG);
+        return this.fail('protocol', `message of ${announced} exceeds the limit of ${this.maxMessageSize} bytes`, CloseCode.MESSAGE_TOO_BIG);
       }
       if (this.message === null) {
         // Messages completed earlier in this receiveData() call are still in the blocks: append after them
@@ -925,7 +943,7 @@ export class ClientConnection {
       }
     }
     this.frame = header;
-    if (!isControl) this.onFrame?.('received', header, null);
+    if (!isControl && this.traceFrames) this.events.push({ type: 'frame', direction: 'received', header, controlPayload: null });
   }
 
   private receiveFramePayload(data: Buffer, end: boolean): void {
@@ -942,20 +960,20 @@ export class ClientConnection {
       // Fail fast: invalid UTF-8 is refused as soon as it arrives, not when the message completes.
       if (message.opcode === Opcode.TEXT) {
         message.utf8State = validateUtf8(message.utf8State, data);
-        if (message.utf8State === UTF8_REJECT) return this.fail('invalid UTF-8 in a text message', CloseCode.INVALID_DATA);
+        if (message.utf8State === UTF8_REJECT) return this.fail('protocol', 'invalid UTF-8 in a text message', CloseCode.INVALID_DATA);
       }
     }
     if (!end || !frame.fin) return;
     this.message = null;
     if (message.opcode === Opcode.TEXT && message.utf8State !== 0) {
-      return this.fail('text message ends inside a UTF-8 sequence', CloseCode.INVALID_DATA);
+      return this.fail('protocol', 'text message ends inside a UTF-8 sequence', CloseCode.INVALID_DATA);
     }
     this.assembledThisCall = true;
     this.events.push({ type: message.opcode === Opcode.TEXT ? 'text' : 'binary', chunks: message.pieces, size: message.size });
   }
 
   private receiveControlFrame(opcode: number, payload: Buffer): void {
-    this.onFrame?.('received', this.frame!, payload);
+    if (this.traceFrames) this.events.push({ type: 'frame', direction: 'received', header: this.frame!, controlPayload: payload });
     if (opcode === Opcode.PING) {
       this.events.push({ type: 'ping', payload });
       if (this.closeSent === null) this.sendFrame(Opcode.PONG, payload);
@@ -963,7 +981,7 @@ export class ClientConnection {
       this.events.push({ type: 'pong', payload });
     } else {
       const close = parseClosePayload(payload);
-      if ('error' in close) return this.fail(close.error, close.closeCode);
+      if ('error' in close) return this.fail('protocol', close.error, close.closeCode);
       this.closeReceived = close;
       this.ignoringInput = true;
       const initiator = this.closeSent === null ? 'server' : 'client';
@@ -1131,7 +1149,7 @@ export function proxyFromEnvironment(target: Target, env: NodeJS.ProcessEnv): st
 }
 
 /** Parse the command line; returns 'help' or 'version' for those requests. Throws UsageError. */
-export function parseCommandLine(argv: string[]): CliOptions | 'help' | 'version' {
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions | 'help' | 'version' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -1198,7 +1216,7 @@ export function parseCommandLine(argv: string[]): CliOptions | 'help' | 'version
   }
   const maxRedirects = values['max-redirects'] === undefined ? 10 : Number(values['max-redirects']);
   if (!Number.isInteger(maxRedirects) || maxRedirects < 0) throw new UsageError(`--max-redirects must be a whole number, not ${JSON.stringify(values['max-redirects'])}`);
-  const proxy = values.proxy ?? proxyFromEnvironment(target, process.env);
+  const proxy = values.proxy ?? proxyFromEnvironment(target, env);
   if (proxy !== null) parseProxyUrl(proxy);
   return {
     target,
@@ -1250,134 +1268,868 @@ function displayAddress(target: Target): string {
 }
 
 /** What a connection attempt ended with, for the exit status and the reconnect decision. */
-interface AttemptResult {
+export interface AttemptResult {
   status: number;
   /** A 3xx answer to the upgrade request, with where it points. */
   redirect: { status: number; location: string } | null;
-  /** An abnormal end worth retrying: cannot connect, connection lost, dead keepalive, server 1001/1011-1013. */
+  /** An abnormal end worth retrying with --reconnect (see attemptOutcome). */
   retry: boolean;
   /** How long the connection was OPEN (0 if it never opened). */
   openMs: number;
 }
 
-/** Everything the user sees: messages on stdout (plain, terminal or JSON lines), the rest on stderr. */
-class Output {
-  readonly stdout = process.stdout;
+/** Failures after which --reconnect tries again: the network or the server may come back. */
+const RETRY_FAILURES: ReadonlySet<FailureKind> = new Set<FailureKind>(['lost', 'unreachable', 'timeout']);
+
+/** How an attempt ended, decided in one place: exit status, retry or not, redirect, time open. */
+export function attemptOutcome(connection: ClientConnection, openedAt: number, now = Date.now()): AttemptResult {
+  const { failure } = connection;
+  const closeCode = connection.closeReceived?.code ?? null;
+  const retry = failure !== null ? RETRY_FAILURES.has(failure.kind) : closeCode !== null && RETRY_CLOSE_CODES.has(closeCode);
+  return { status: exitStatusFor(connection), retry, redirect: connection.redirect, openMs: openedAt ? now - openedAt : 0 };
+}
+
+/** A one-shot timer with a name and one callback: armed again, it restarts; cleared, it never fires. */
+export class Timer {
+  private handle: NodeJS.Timeout | null = null;
+  private readonly callback: () => void;
+
+  constructor(callback: () => void) {
+    this.callback = callback;
+  }
+
+  arm(ms: number): void {
+    this.clear();
+    this.handle = setTimeout(() => {
+      this.handle = null;
+      this.callback();
+    }, ms);
+  }
+
+  clear(): void {
+    if (this.handle !== null) clearTimeout(this.handle);
+    this.handle = null;
+  }
+
+  get armed(): boolean {
+    return this.handle !== null;
+  }
+}
+
+/** The process's streams and environment, or stand-ins (tests run the client in-process). */
+export interface ClientIo {
+  stdin: Readable & { isTTY?: boolean };
+  stdout: Writable & { isTTY?: boolean };
+  stderr: Writable & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  /** Where SIGINT and SIGTERM come from: the process, or a test's stand-in. */
+  signals: SignalSource;
+}
+
+export interface SignalSource {
+  on(signal: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
+  removeListener(signal: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
+}
+
+export function processIo(): ClientIo {
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, signals: process };
+}
+
+/** A batch of messages at least this big is handed to stdout as it is instead of copied (see Output). */
+const COPY_LIMIT = 64 * 1024;
+
+/**
+ * Everything the user sees: messages on stdout (plain, terminal or JSON lines), the rest on stderr.
+ *
+ * Messages of one step are gathered and written at once by flush(); a status line first flushes what came
+ * before it, so on a terminal the two streams appear in the order things happened.
+ *
+ * The buffer-lifetime rule, in one place: message bytes are borrowed from the connection, valid until its
+ * next receiveData(). A batch under COPY_LIMIT is copied into one write. A bigger one is handed to stdout
+ * as it is; if stdout could not write it all at once (writableLength > 0 after the write), it still holds
+ * borrowed bytes, so `mustWait` stays true until 'drain' and the shell reads no more from the socket
+ * meanwhile. `mustWait` also carries ordinary backpressure (write() returned false). No stream's
+ * highWaterMark is assumed.
+ */
+export class Output {
+  readonly stdout: ClientIo['stdout'];
+  private readonly stderr: ClientIo['stderr'];
   readonly tty: boolean;
   private readonly color: boolean;
   private readonly stderrColor: boolean;
   private readonly options: CliOptions;
+  private pending: Buffer[] = [];
+  private pendingSize = 0;
+  private pendingBorrowed = false;
+  /** stdout holds borrowed bytes or is over its high-water mark: read nothing more until it drains. */
+  mustWait = false;
+  private drainWaiters: (() => void)[] = [];
 
-  constructor(options: CliOptions) {
+  constructor(options: CliOptions, io: ClientIo) {
     this.options = options;
+    this.stdout = io.stdout;
+    this.stderr = io.stderr;
     this.tty = this.stdout.isTTY === true && !options.json;
-    const noColorEnv = (process.env.NO_COLOR ?? '') !== '';
+    const noColorEnv = (io.env.NO_COLOR ?? '') !== '';
     this.color = options.color ?? (this.tty && !noColorEnv);
-    this.stderrColor = options.color ?? (process.stderr.isTTY === true && !noColorEnv);
+    this.stderrColor = options.color ?? (this.stderr.isTTY === true && !noColorEnv);
+    // 'close': the reader went away; whoever waits must go on (the closing handshake still has to be read).
+    this.stdout.on('drain', this.onDrained);
+    this.stdout.on('close', this.onDrained);
+  }
+
+  private readonly onDrained = (): void => {
+    this.mustWait = false;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const waiter of waiters) waiter();
+  };
+
+  /** Run `callback` once stdout has drained (at once if it need not be waited for). */
+  whenDrained(callback: () => void): void {
+    if (this.mustWait) this.drainWaiters.push(callback);
+    else callback();
   }
 
   status(text: string): void {
-    if (!this.options.quiet) process.stderr.write(this.paintErr(SGR.dim, `wsc: ${text}`) + '\n');
+    if (!this.options.quiet) this.stderrLine(SGR.dim, text);
   }
 
   error(text: string): void {
-    process.stderr.write(this.paintErr(SGR.red, `wsc: ${text}`) + '\n');
+    this.stderrLine(SGR.red, text);
   }
 
   /** -v lines: shown even with --quiet. */
   trace(text: string): void {
-    process.stderr.write(this.paintErr(SGR.cyan, `wsc: ${text}`) + '\n');
+    this.stderrLine(SGR.cyan, text);
   }
 
-  private paintErr(code: string, text: string): string {
-    return this.stderrColor ? `${code}${text}${SGR.reset}` : text;
+  private stderrLine(code: string, text: string): void {
+    this.flush();
+    const line = `wsc: ${text}`;
+    this.stderr.write((this.stderrColor ? `${code}${line}${SGR.reset}` : line) + '\n');
   }
 
   private paint(code: string, text: string): string {
     return this.color ? `${code}${text}${SGR.reset}` : text;
   }
 
-  /** Add a received message to `out`: exact text and a newline, marked and made safe on a terminal, or JSON. */
-  message(type: 'text' | 'binary', chunks: Buffer[], size: number, out: Buffer[]): void {
+  private push(chunk: Buffer): void {
+    this.pending.push(chunk);
+    this.pendingSize += chunk.length;
+  }
+
+  /** A received message: exact text and a newline, marked and made safe on a terminal, or JSON. */
+  message(type: 'text' | 'binary', chunks: Buffer[], size: number): void {
     if (this.options.json) {
       const data = joinChunks(chunks, size);
-      out.push(Buffer.from(JSON.stringify(type === 'text' ? { type: 'message', text: data.toString('utf8') } : { type: 'binary', base64: data.toString('base64') }) + '\n'));
+      this.json(type === 'text' ? { type: 'message', text: data.toString('utf8') } : { type: 'binary', base64: data.toString('base64') });
     } else if (type === 'binary') {
       const line = describeBinary(joinChunks(chunks, size)) + '\n';
-      out.push(Buffer.from(this.tty ? this.paint(SGR.cyan, '< ') + line : line));
+      this.push(Buffer.from(this.tty ? this.paint(SGR.cyan, '< ') + line : line));
     } else if (this.tty) {
       const text = neutraliseControls(joinChunks(chunks, size).toString('utf8')).replace(/\n/g, '\n  ');
-      out.push(Buffer.from(this.paint(SGR.green, '< ') + text + '\n'));
+      this.push(Buffer.from(this.paint(SGR.green, '< ') + text + '\n'));
     } else {
-      for (const chunk of chunks) out.push(chunk);
-      out.push(NEWLINE);
+      for (const chunk of chunks) this.push(chunk);
+      this.push(NEWLINE);
+      this.pendingBorrowed = true;
     }
   }
 
-  textRun(event: Extract<ProtocolEvent, { type: 'text-run' }>, out: Buffer[]): void {
-    if (!this.tty && !this.options.json) out.push(joinLines(event.source, event.ranges));
-    else for (const data of textPayloads(event)) this.message('text', [data], data.length, out);
+  textRun(event: Extract<ProtocolEvent, { type: 'text-run' }>): void {
+    if (!this.tty && !this.options.json) this.push(joinLines(event.source, event.ranges));
+    else for (const data of textPayloads(event)) this.message('text', [data], data.length);
   }
 
   json(event: Record<string, unknown>): void {
-    if (this.options.json && !this.stdout.destroyed) this.stdout.write(JSON.stringify(event) + '\n');
+    if (this.options.json) this.push(Buffer.from(JSON.stringify(event) + '\n'));
   }
 
-  /** Write to stdout; false when its buffer is full (the caller stops reading until 'drain'). */
-  write(chunks: Buffer[]): boolean {
-    if (chunks.length === 0 || this.stdout.destroyed) return true;
-    let size = 0;
-    for (const chunk of chunks) size += chunk.length;
-    if (chunks.length === 1 || size < 65536) return this.stdout.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    // Big messages go out as they are (one writev), not copied once more into one buffer.
-    let ok = true;
-    this.stdout.cork();
-    for (const chunk of chunks) ok = this.stdout.write(chunk);
-    this.stdout.uncork();
-    return ok;
+  /** Write what was gathered (see the class comment for when `mustWait` is set). */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const chunks = this.pending, size = this.pendingSize, borrowed = this.pendingBorrowed;
+    this.pending = [];
+    this.pendingSize = 0;
+    this.pendingBorrowed = false;
+    if (this.stdout.destroyed) return;
+    let ok: boolean;
+    if (size < COPY_LIMIT) {
+      ok = this.stdout.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    } else {
+      ok = true;
+      this.stdout.cork();
+      for (const chunk of chunks) ok = this.stdout.write(chunk) && ok;
+      this.stdout.uncork();
+      if (borrowed && this.stdout.writableLength > 0) ok = false;
+    }
+    if (!ok) this.mustWait = true;
+  }
+}
+
+/** What an attempt needs from its owner (ChatClient; a stub in tests). */
+export interface AttemptHost {
+  /** stdin is a terminal and the role sends what is typed (the status line then says how to quit). */
+  readonly interactive: boolean;
+  /** The connection is OPEN: send what waited, then carry out a quit that came meanwhile. */
+  opened(attempt: Attempt): void;
+  /** The socket's send buffer is full: stop reading input until resumeInput(). */
+  pauseInput(): void;
+  resumeInput(): void;
+}
+
+/** Errno-style codes (ECONNRESET, ...) are the network's; any other code on a TLS socket is TLS's own. */
+function isSystemErrorCode(code: string | undefined): boolean {
+  return code !== undefined && /^E[A-Z0-9]+$/.test(code);
+}
+
+/**
+ * One connection attempt: a socket, a ClientConnection, and the timers of the shell's half of the state
+ * machine. Socket events, timers and the owner's actions all feed the connection, then call step(), the
+ * body of the select loop. `run()` resolves with how the attempt ended once the state is CLOSED and the
+ * socket is closed.
+ */
+export class Attempt {
+  readonly connection: ClientConnection;
+  private readonly options: CliOptions;
+  private readonly target: Target;
+  private readonly output: Output;
+  private readonly host: AttemptHost;
+  private readonly address: string;
+  private socket: net.Socket | null = null;
+  /** The state the shell last entered; step() enters the connection's state when it differs. */
+  private entered: State | null = null;
+  private socketClosed = false;
+  /** Socket reading paused until stdout drains (see Output). */
+  private readingPaused = false;
+  /** A 'drain' listener is on the socket (one at a time). */
+  private awaitingDrain = false;
+  private stepping = false;
+  private stepAgain = false;
+  private done = false;
+  private openedAt = 0;
+  private pingCounter = 0;
+  /** When each of the client's own PINGs went out, by payload: the PONG gives the round-trip time. */
+  private readonly pingsSent = new Map<string, number>();
+  private resolve: (result: AttemptResult) => void = () => {};
+  private readonly connectTimer = new Timer(() => this.abort('timeout', `no WebSocket connection to ${this.address} within ${this.options.connectTimeoutMs / 1000} s`));
+  private readonly keepaliveTimer = new Timer(() => this.onKeepalive());
+  private readonly pongTimer = new Timer(() => this.abort('timeout', `connection dead: no PONG within ${this.options.pingTimeoutMs / 1000} s`));
+  private readonly closeTimer = new Timer(() => this.abort('close-timeout', `no CLOSE from the server within ${this.options.closeTimeoutMs / 1000} s; closing the connection`));
+  /** After the closing handshake: how long the server may take to close TCP. */
+  private readonly graceTimer = new Timer(() => this.socket?.destroy());
+
+  constructor(options: CliOptions, target: Target, output: Output, host: AttemptHost, headers: [string, string][]) {
+    this.options = options;
+    this.target = target;
+    this.output = output;
+    this.host = host;
+    this.address = displayAddress(target);
+    this.connection = new ClientConnection({
+      host: target.host,
+      port: target.port,
+      path: target.path,
+      maxMessageSize: options.maxMessageSize,
+      subprotocols: options.subprotocols,
+      extraHeaders: headers,
+      traceFrames: options.verbose,
+    });
+  }
+
+  get state(): State {
+    return this.connection.state;
+  }
+
+  /** The attempt is over (its result is out): input must wait for the next one. */
+  get finished(): boolean {
+    return this.done;
+  }
+
+  get acceptsMessages(): boolean {
+    return this.connection.acceptsMessages;
+  }
+
+  async run(): Promise<AttemptResult> {
+    const { options, output } = this;
+    if (options.verbose) for (const line of this.connection.request.trimEnd().split('\r\n')) output.trace(`> ${line}`);
+    let tunnel: TunnelResult | null = null;
+    if (options.proxy !== null) {
+      const proxy = parseProxyUrl(options.proxy);
+      if (options.verbose) output.trace(`via proxy ${proxy.display}: CONNECT ${this.address}`);
+      tunnel = await openTunnel(proxy, this.target, options.connectTimeoutMs);
+    }
+    return new Promise<AttemptResult>((resolve) => {
+      this.resolve = resolve;
+      if (tunnel !== null && 'error' in tunnel) {
+        this.socketClosed = true;
+        this.abort(tunnel.kind, tunnel.error);
+      } else {
+        this.connect(tunnel?.socket ?? null);
+      }
+    });
+  }
+
+  private connect(tunnel: net.Socket | null): void {
+    if (this.options.insecure) this.output.error('warning: --insecure: the server\'s certificate is not verified');
+    const socket = this.target.secure ? this.connectTls(tunnel) : tunnel ?? this.connectTcp();
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on('connect', this.onConnect);
+    socket.on('secureConnect', this.onConnect);
+    if (this.target.secure || tunnel) socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    this.enter('HANDSHAKING');
+    if (tunnel) {
+      tunnel.resume();
+      if (!this.target.secure) this.step();
+    }
+  }
+
+  private connectTcp(): net.Socket {
+    return net.connect({
+      host: this.target.host,
+      port: this.target.port,
+      // Read into one reused buffer: no allocation per read (the connection copies what it keeps).
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE),
+        callback: (n: number, buffer: Uint8Array) => {
+          this.onData(Buffer.from(buffer.buffer, buffer.byteOffset, n));
+          return true;
+        },
+      },
+    });
+  }
+
+  private connectTls(tunnel: net.Socket | null): net.Socket {
+    const { options, target } = this;
+    return tls.connect({
+      ...(tunnel ? { socket: tunnel, host: target.host } : { host: target.host, port: target.port }),
+      servername: net.isIP(target.host) ? undefined : target.host,
+      rejectUnauthorized: !options.insecure,
+      ca: options.caFile ? [...tls.rootCertificates, readFileSync(options.caFile, 'latin1')] : undefined,
+      cert: options.certFile ? readFileSync(options.certFile) : undefined,
+      key: options.keyFile ? readFileSync(options.keyFile) : undefined,
+      passphrase: options.passphrase ?? undefined,
+    });
+  }
+
+  // ---- the socket's listeners
+
+  private readonly onConnect = (): void => this.step();
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.connection.receiveData(chunk);
+    // Any bytes from the server show it is alive.
+    if (this.pongTimer.armed) this.armKeepalive();
+    this.pongTimer.clear();
+    this.step();
+  };
+
+  private readonly onEnd = (): void => {
+    this.connection.receiveEof();
+    this.step();
+  };
+
+  private readonly onError = (error: NodeJS.ErrnoException): void => {
+    const { connection } = this;
+    if (connection.state === 'HANDSHAKING' && connection.failure === null) {
+      const tlsFailure = this.target.secure && !isSystemErrorCode(error.code);
+      const why = tlsFailure ? `TLS: ${error.message}` : describeSocketError(error);
+      connection.abort(tlsFailure ? 'tls' : 'unreachable', `cannot connect to ${this.address}: ${why}`);
+    } else {
+      connection.receiveEof(describeSocketError(error));
+    }
+    this.step();
+  };
+
+  private readonly onClose = (): void => {
+    this.socketClosed = true;
+    this.connection.receiveEof();
+    this.step();
+  };
+
+  private readonly onSocketDrain = (): void => {
+    this.awaitingDrain = false;
+    this.host.resumeInput();
+  };
+
+  // ---- the select loop
+
+  /**
+   * Write what the connection wants sent, show its events, and act on a change of state. An action taken
+   * while showing (a line flushed at OPEN, a quit) calls step() again: that call only asks for one more
+   * round here, so the loop never re-enters itself.
+   */
+  step(): void {
+    if (this.stepping) {
+      this.stepAgain = true;
+      return;
+    }
+    this.stepping = true;
+    try {
+      do {
+        this.stepAgain = false;
+        this.stepOnce();
+      } while (this.stepAgain && !this.done);
+    } finally {
+      this.stepping = false;
+    }
+  }
+
+  private stepOnce(): void {
+    if (this.done) return;
+    this.writeOutgoing();
+    for (const event of this.connection.eventsReceived()) this.show(event);
+    this.output.flush();
+    if (this.output.mustWait) this.pauseReadingForStdout();
+    if (this.connection.state !== this.entered) this.enter(this.connection.state);
+    if (this.entered === 'CLOSED' && this.socketClosed) this.finish();
+  }
+
+  /** The shell's half of the state machine: what each state arms and clears. */
+  private enter(state: State): void {
+    this.entered = state;
+    switch (state) {
+      case 'HANDSHAKING':
+        this.connectTimer.arm(this.options.connectTimeoutMs);
+        break;
+      case 'OPEN':
+        this.connectTimer.clear();
+        this.armKeepalive();
+        this.host.opened(this);
+        break;
+      case 'CLOSING':
+        this.connectTimer.clear();
+        this.keepaliveTimer.clear();
+        this.pongTimer.clear();
+        this.closeTimer.arm(this.options.closeTimeoutMs);
+        break;
+      case 'CLOSED':
+        for (const timer of [this.connectTimer, this.keepaliveTimer, this.pongTimer, this.closeTimer]) timer.clear();
+        if (this.connection.closeReceived !== null && this.connection.failure === null && !this.socketClosed) {
+          // The closing handshake is complete: the server should close TCP first (RFC 6455 7.1.1);
+          // after a short grace the client closes it, which also flushes the CLOSE echo.
+          this.graceTimer.arm(Math.min(CLOSE_GRACE_MS, this.options.closeTimeoutMs));
+        } else {
+          this.socket?.destroy();
+        }
+        break;
+    }
+  }
+
+  private writeOutgoing(): void {
+    const data = this.connection.dataToSend();
+    const socket = this.socket;
+    if (data.length === 0 || socket === null || socket.destroyed) return;
+    if (socket.write(data.length === 1 ? data[0]! : Buffer.concat(data)) || this.awaitingDrain) return;
+    this.awaitingDrain = true;
+    this.host.pauseInput();
+    socket.once('drain', this.onSocketDrain);
+  }
+
+  /** Backpressure: stop reading the socket until stdout drains (memory stays bounded; see Output). */
+  private pauseReadingForStdout(): void {
+    if (this.readingPaused) return;
+    this.readingPaused = true;
+    this.socket?.pause();
+    this.output.whenDrained(() => {
+      this.readingPaused = false;
+      if (!this.done) this.socket?.resume();
+    });
+  }
+
+  private finish(): void {
+    this.done = true;
+    this.graceTimer.clear();
+    this.socket?.destroy();
+    if (this.awaitingDrain) this.onSocketDrain();
+    const { failure } = this.connection;
+    if (failure) this.output.json({ type: 'error', message: failure.message, ...(failure.closeCode !== null ? { code: failure.closeCode } : {}) });
+    this.output.flush();
+    this.resolve(attemptOutcome(this.connection, this.openedAt));
+  }
+
+  // ---- keepalive
+
+  private armKeepalive(): void {
+    if (this.options.pingIntervalMs > 0) this.keepaliveTimer.arm(this.options.pingIntervalMs);
+  }
+
+  private onKeepalive(): void {
+    // While reading waits for stdout, a PONG could not be read in time: try at the next interval.
+    if (this.readingPaused) return this.armKeepalive();
+    this.pongTimer.arm(this.options.pingTimeoutMs);
+    this.ping(Buffer.from(`wsc-${++this.pingCounter}-${Date.now()}`));
+  }
+
+  // ---- actions: each ends in step()
+
+  /** Send text messages in order; returns how many were sent (the rest came after the closing handshake began). */
+  sendLines(lines: Buffer[]): number {
+    let sent = 0;
+    while (sent < lines.length && this.connection.sendText(lines[sent]!)) sent++;
+    this.step();
+    return sent;
+  }
+
+  ping(payload: Buffer): boolean {
+    const sent = this.connection.sendPing(payload);
+    if (sent) {
+      this.pingsSent.set(payload.toString('latin1'), performance.now());
+      if (this.options.showHeartbeats) this.output.status(`PING sent (${printable(payload)})`);
+    }
+    this.step();
+    return sent;
+  }
+
+  pong(payload: Buffer): boolean {
+    const sent = this.connection.sendPong(payload);
+    this.step();
+    return sent;
+  }
+
+  close(code: number, reason: string): void {
+    this.connection.close(code, reason);
+    this.step();
+  }
+
+  /** Give up: after an earlier failure the connection reports nothing new, so the reason is said here. */
+  abort(kind: FailureKind, message: string): void {
+    if (this.connection.failure !== null) this.output.error(message);
+    this.connection.abort(kind, message);
+    this.step();
+  }
+
+  // ---- showing events
+
+  private show(event: ProtocolEvent): void {
+    const { output, options } = this;
+    const printsMessages = this.target.role !== 'producer';
+    switch (event.type) {
+      case 'open':
+        return this.showOpen(event.subprotocol);
+      case 'text':
+      case 'binary':
+        if (printsMessages) output.message(event.type, event.chunks, event.size);
+        return;
+      case 'text-run':
+        if (printsMessages) output.textRun(event);
+        return;
+      case 'ping':
+        if (options.showHeartbeats) output.status(`PING received (${event.payload.length} bytes), PONG sent`);
+        return;
+      case 'pong':
+        return this.showPong(event.payload);
+      case 'close':
+        return this.showClose(event.code ?? CloseCode.NO_STATUS, event.reason, event.initiator);
+      case 'failure':
+        return this.showFailure(event.message, event.closeCode);
+      case 'frame':
+        return output.trace(describeFrame(event.direction, event.header, event.controlPayload));
+    }
+  }
+
+  private showOpen(subprotocol: string | null): void {
+    const url = targetUrl(this.target);
+    this.openedAt = Date.now();
+    if (this.options.verbose) this.traceResponse();
+    if (subprotocol !== null) this.output.status(`subprotocol: ${subprotocol}`);
+    this.output.status(`connected to ${url}${this.host.interactive ? ' (type a line to send it; Ctrl-D or Ctrl-C to quit)' : ''}`);
+    this.output.json({ type: 'open', url });
+  }
+
+  private showPong(payload: Buffer): void {
+    const key = payload.toString('latin1');
+    const sentAt = this.pingsSent.get(key);
+    this.pingsSent.delete(key);
+    if (!this.options.showHeartbeats) return;
+    this.output.status(`PONG received (${printable(payload)})${sentAt === undefined ? '' : `, round trip ${(performance.now() - sentAt).toFixed(1)} ms`}`);
+  }
+
+  private showClose(code: number, reason: string, initiator: 'server' | 'client'): void {
+    this.output.json({ type: 'close', code, reason, by: initiator });
+    if (initiator === 'client') return this.output.status('connection closed');
+    const message = `closed by server: ${code}${reason ? ' ' + reason : ''}`;
+    if (exitStatusFor(this.connection) === ExitStatus.OK) this.output.status(message);
+    else this.output.error(message);
+  }
+
+  private showFailure(message: string, closeCode: number | null): void {
+    // A response that did not open the connection is traced here (an opened one was traced at OPEN).
+    if (this.options.verbose && this.connection.response && this.openedAt === 0) this.traceResponse();
+    if (this.connection.redirect && this.options.followRedirects) return; // the client reports the hop
+    this.output.error(closeCode !== null ? `protocol error: ${message} (closing with ${closeCode})` : message);
+  }
+
+  private traceResponse(): void {
+    const { connection, output } = this;
+    for (const line of connection.response.split('\r\n')) output.trace(`< ${line}`);
+    const received = /^sec-websocket-accept:\s*(.*)$/im.exec(connection.response)?.[1] ?? '(none)';
+    output.trace(`Sec-WebSocket-Accept: expected ${computeAcceptKey(connection.key)} (SHA-1 of the key + ${WEBSOCKET_GUID}), received ${received}`);
+  }
+}
+
+type InputPause = 'socket' | 'queue';
+
+/**
+ * stdin as lines: split at newlines (CR LF too), made valid UTF-8, and handed to the client, or held in the
+ * one queue while no connection is open (before OPEN, between reconnects). Nothing accepted is dropped
+ * silently: lines that could not be sent are counted and reported at the end.
+ */
+export class LineInput {
+  private readonly stdin: ClientIo['stdin'];
+  private readonly output: Output;
+  /** The role sends what is read (producer, both); a consumer only listens for Ctrl-D on a terminal. */
+  private readonly readsLines: boolean;
+  /** Takes lines now (returns true), or leaves them to be queued (returns false). */
+  private readonly take: (lines: Buffer[]) => boolean;
+  /** End of input that means "quit": any EOF when reading lines, Ctrl-D on a terminal otherwise. */
+  private readonly onQuit: () => void;
+  private queue: Buffer[] = [];
+  private queueBytes = 0;
+  private partialLine: Buffer | null = null;
+  private listening = false;
+  private ended = false;
+  private readonly pausedFor = new Set<InputPause>();
+  private warnedInvalid = false;
+  private warnedConsumer = false;
+  private warnedFull = false;
+  /** Lines accepted but never sent: after the closing handshake began, or left in the queue at the end. */
+  unsent = 0;
+
+  constructor(io: ClientIo, output: Output, readsLines: boolean, take: (lines: Buffer[]) => boolean, onQuit: () => void) {
+    this.stdin = io.stdin;
+    this.output = output;
+    this.readsLines = readsLines;
+    this.take = take;
+    this.onQuit = onQuit;
+  }
+
+  get isTTY(): boolean {
+    return this.stdin.isTTY === true;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  start(): void {
+    if (!this.readsLines && !this.isTTY) return;
+    this.listening = true;
+    this.stdin.on('data', this.onData);
+    this.stdin.on('end', this.onEnd);
+  }
+
+  /** Stop reading, and say how many lines were not sent. */
+  stop(): void {
+    this.unsent += this.queue.length;
+    this.queue = [];
+    if (this.unsent > 0) this.output.error(`${this.unsent} input line${this.unsent === 1 ? ' was' : 's were'} not sent`);
+    if (!this.listening) return;
+    this.stdin.removeListener('data', this.onData);
+    this.stdin.removeListener('end', this.onEnd);
+    this.stdin.destroy();
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (!this.readsLines) {
+      if (!this.warnedConsumer) this.output.status('consumer: typed input is not sent (use the producer or both role)');
+      this.warnedConsumer = true;
+      return;
+    }
+    const lines: Buffer[] = [];
+    let start = 0;
+    for (let newline = chunk.indexOf(0x0a); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
+      let line = chunk.subarray(start, newline);
+      if (this.partialLine) {
+        line = Buffer.concat([this.partialLine, line]);
+        this.partialLine = null;
+      }
+      lines.push(this.normalise(line));
+      start = newline + 1;
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      this.partialLine = this.partialLine ? Buffer.concat([this.partialLine, rest]) : Buffer.from(rest);
+    }
+    if (lines.length > 0) this.accept(lines);
+  };
+
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    // EOF of a pipe or /dev/null is no request to a consumer; Ctrl-D on a terminal is.
+    if (this.readsLines || this.isTTY) this.onQuit();
+  };
+
+  /** On quit: a last line without a newline is still a line. */
+  finishPartialLine(): void {
+    const line = this.partialLine;
+    this.partialLine = null;
+    if (line) this.accept([this.normalise(line)]);
+  }
+
+  private normalise(line: Buffer): Buffer {
+    if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
+    if (isUtf8(line)) return line;
+    // A TEXT frame must be valid UTF-8: send the line with U+FFFD replacements rather than lose it.
+    if (!this.warnedInvalid) this.output.error('warning: input is not valid UTF-8; invalid bytes are sent as U+FFFD');
+    this.warnedInvalid = true;
+    return Buffer.from(line.toString('utf8'), 'utf8');
+  }
+
+  private accept(lines: Buffer[]): void {
+    if (this.queue.length === 0 && this.take(lines)) return;
+    for (const line of lines) {
+      if (this.queue.length < MAX_WAITING_LINES) {
+        this.queue.push(Buffer.from(line));
+        this.queueBytes += line.length;
+      } else {
+        this.unsent++;
+        if (!this.warnedFull) this.output.error(`input queue full (${MAX_WAITING_LINES} lines) while not connected: further lines are dropped`);
+        this.warnedFull = true;
+      }
+    }
+    if (this.queueBytes > QUEUE_HIGH_WATER) this.pause('queue');
+  }
+
+  /** The queued lines, in order (the queue is then empty and reading goes on). */
+  takeQueued(): Buffer[] {
+    const lines = this.queue;
+    this.queue = [];
+    this.queueBytes = 0;
+    this.resume('queue');
+    return lines;
+  }
+
+  pause(reason: InputPause): void {
+    if (!this.listening || !this.readsLines || this.ended) return;
+    this.pausedFor.add(reason);
+    this.stdin.pause();
+  }
+
+  resume(reason: InputPause): void {
+    this.pausedFor.delete(reason);
+    if (this.pausedFor.size === 0 && this.listening && this.readsLines && !this.ended && !this.stdin.destroyed) this.stdin.resume();
   }
 }
 
 /**
- * The client's life: stdin lines, signals and stdout outlive any one connection. Each attempt runs
- * `connectOnce`; with --reconnect, abnormal ends are retried with backoff, and lines typed meanwhile wait.
+ * The client's life: stdin, signals and stdout outlive any one connection. `run()` is a loop: attempt,
+ * follow a redirect (-L), back off (--reconnect), attempt again. Lines typed meanwhile wait in LineInput.
  */
-class ChatClient {
+class ChatClient implements AttemptHost {
   private readonly options: CliOptions;
   private readonly output: Output;
-  private readonly stdin = process.stdin;
-  private readonly readsLines: boolean;
+  private readonly io: ClientIo;
+  private readonly input: LineInput;
+  readonly interactive: boolean;
   /** Where to connect: the command line's target, or where redirects led (-L). */
   private target: Target;
   /** False once a redirect led to another host: credentials are not sent there. */
   private sendCredentials = true;
-  /** The connection now in progress, and how to push its state forward after feeding it. */
-  private current: {
-    connection: ClientConnection;
-    pump: () => void;
-    abort: (message: string) => void;
-    ping: (payload: Buffer) => boolean;
-  } | null = null;
-  /** Lines waiting for a connection (between reconnect attempts). */
-  private waiting: Buffer[] = [];
-  private waitingBytes = 0;
-  private partialLine: Buffer | null = null;
-  private quitting = false;
-  private quitCode: number = CloseCode.NORMAL;
-  private quitReason = '';
-  private stdinEnded = false;
+  private attempt: Attempt | null = null;
+  /** The user asked to quit: closed with this as soon as the connection is open. */
+  private quitRequest: { code: number; reason: string } | null = null;
   private interrupts = 0;
-  private warnedInvalidInput = false;
-  private warnedConsumerInput = false;
-  private unsent = 0;
-  private wakeBackoff: (() => void) | null = null;
-  private stdinPausedFor = new Set<'socket' | 'queue'>();
+  private readonly backoffTimer = new Timer(() => this.endBackoff());
+  private wakeFromBackoff: (() => void) | null = null;
 
-  constructor(options: CliOptions, output: Output) {
+  constructor(options: CliOptions, output: Output, io: ClientIo) {
     this.options = options;
     this.output = output;
-    this.readsLines = options.target.role !== 'consumer';
+    this.io = io;
+    const readsLines = options.target.role !== 'consumer';
+    this.input = new LineInput(io, output, readsLines, this.take, () => this.quit(CloseCode.NORMAL));
+    this.interactive = readsLines && this.input.isTTY;
     this.target = options.target;
+  }
+
+  async run(): Promise<number> {
+    this.listen(true);
+    let status: number = ExitStatus.FAILURE;
+    let redirects = 0;
+    for (let attempt = 0; ; attempt++) {
+      const result = await this.connectOnce();
+      status = result.status;
+      if (result.redirect) {
+        if (!this.followRedirect(result.redirect, redirects++)) break;
+        attempt--;
+        continue;
+      }
+      if (!this.options.reconnect || !result.retry || this.quitRequest) break;
+      if (result.openMs >= STABLE_CONNECTION_MS) attempt = 0;
+      await this.backOff(attempt);
+      if (this.quitRequest) break;
+    }
+    this.input.stop();
+    this.listen(false);
+    return status;
+  }
+
+  private listen(on: boolean): void {
+    if (on) this.input.start();
+    const method = on ? 'on' : 'removeListener';
+    this.io.signals[method]('SIGINT', this.interrupt);
+    this.io.signals[method]('SIGTERM', this.interrupt);
+    this.output.stdout[method]('error', this.onStdoutError);
+  }
+
+  private readonly onStdoutError = (error: NodeJS.ErrnoException): void => {
+    // The reader went away (`| head -1`): leave quietly, telling the server we are going away.
+    if (error.code !== 'EPIPE') this.output.error(`cannot write to stdout: ${error.message}`);
+    this.output.stdout.destroy();
+    this.quit(CloseCode.GOING_AWAY);
+  };
+
+  private async connectOnce(): Promise<AttemptResult> {
+    const attempt = new Attempt(this.options, this.target, this.output, this, this.requestHeaders());
+    this.attempt = attempt;
+    const result = await attempt.run();
+    this.attempt = null;
+    return result;
+  }
+
+  /** Whether to follow a 3xx answer; says why not, or where to. */
+  private followRedirect(redirect: { status: number; location: string }, followed: number): boolean {
+    const next = redirectTarget(this.target, redirect.location);
+    if (typeof next === 'string') {
+      this.output.error(next);
+      return false;
+    }
+    if (!this.options.followRedirects) {
+      this.output.error(`the server redirects to ${targetUrl(next)} (use -L to follow redirects)`);
+      return false;
+    }
+    if (followed >= this.options.maxRedirects) {
+      this.output.error(`too many redirects (more than ${this.options.maxRedirects}; see --max-redirects)`);
+      return false;
+    }
+    // Credentials go only to the host they were given for.
+    if (next.host !== this.options.target.host) this.sendCredentials = false;
+    const dropped = !this.sendCredentials && this.hasCredentials() ? ' (credentials are not sent to another host)' : '';
+    this.output.status(`redirected (${redirect.status}) to ${targetUrl(next)}${dropped}`);
+    this.target = next;
+    return true;
+  }
+
+  private backOff(attempt: number): Promise<void> {
+    const delay = reconnectDelay(attempt);
+    const queued = this.input.queued;
+    this.output.status(`reconnecting in ${(delay / 1000).toFixed(1)} s (attempt ${attempt + 1}${queued ? `, ${queued} line${queued === 1 ? '' : 's'} queued` : ''})`);
+    return new Promise<void>((resolve) => {
+      this.wakeFromBackoff = resolve;
+      this.backoffTimer.arm(delay);
+    });
+  }
+
+  private endBackoff(): void {
+    this.backoffTimer.clear();
+    const wake = this.wakeFromBackoff;
+    this.wakeFromBackoff = null;
+    wake?.();
   }
 
   private hasCredentials(): boolean {
@@ -1391,166 +2143,66 @@ class ChatClient {
     return headers;
   }
 
-  async run(): Promise<number> {
-    const onInterrupt = () => this.interrupt();
-    const onStdinData = (chunk: Buffer) => this.onStdinData(chunk);
-    const onStdinEnd = () => this.onStdinEnd();
-    const listensToStdin = this.readsLines || this.stdin.isTTY === true;
-    if (listensToStdin) {
-      this.stdin.on('data', onStdinData);
-      this.stdin.on('end', onStdinEnd);
-    }
-    process.on('SIGINT', onInterrupt);
-    process.on('SIGTERM', onInterrupt);
-    this.output.stdout.on('error', (err: NodeJS.ErrnoException) => {
-      // The reader went away (`| head -1`): leave quietly, telling the server we are going away.
-      if (err.code !== 'EPIPE') this.output.error(`cannot write to stdout: ${err.message}`);
-      this.output.stdout.destroy();
-      this.quit(CloseCode.GOING_AWAY);
-    });
-    let status: number = ExitStatus.FAILURE;
-    let redirects = 0;
-    for (let attempt = 0; ; attempt++) {
-      const result = await this.connectOnce();
-      status = result.status;
-      if (result.redirect) {
-        const next = redirectTarget(this.target, result.redirect.location);
-        if (typeof next === 'string') {
-          this.output.error(next);
-        } else if (!this.options.followRedirects) {
-          this.output.error(`the server redirects to ${targetUrl(next)} (use -L to follow redirects)`);
-        } else if (redirects >= this.options.maxRedirects) {
-          this.output.error(`too many redirects (more than ${this.options.maxRedirects}; see --max-redirects)`);
-        } else {
-          redirects++;
-          // Credentials go only to the host they were given for.
-          if (next.host !== this.options.target.host) this.sendCredentials = false;
-          const dropped = !this.sendCredentials && this.hasCredentials() ? ' (credentials are not sent to another host)' : '';
-          this.output.status(`redirected (${result.redirect.status}) to ${targetUrl(next)}${dropped}`);
-          this.target = next;
-          attempt--;
-          continue;
-        }
-        break;
-      }
-      if (!this.options.reconnect || !result.retry || this.quitting) break;
-      if (result.openMs >= STABLE_CONNECTION_MS) attempt = 0;
-      const delay = reconnectDelay(attempt);
-      this.output.status(`reconnecting in ${(delay / 1000).toFixed(1)} s (attempt ${attempt + 1}${this.waiting.length ? `, ${this.waiting.length} line${this.waiting.length === 1 ? '' : 's'} queued` : ''})`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        this.wakeBackoff = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wakeBackoff = null;
-      if (this.quitting) break;
-    }
-    this.unsent += this.waiting.length;
-    if (this.unsent > 0) this.output.error(`${this.unsent} input line${this.unsent === 1 ? ' was' : 's were'} not sent`);
-    if (listensToStdin) {
-      this.stdin.removeListener('data', onStdinData);
-      this.stdin.removeListener('end', onStdinEnd);
-      this.stdin.destroy();
-    }
-    process.removeListener('SIGINT', onInterrupt);
-    process.removeListener('SIGTERM', onInterrupt);
-    return status;
+  // ---- AttemptHost
+
+  opened(attempt: Attempt): void {
+    const queued = this.input.takeQueued();
+    if (queued.length > 0) this.deliver(attempt, queued);
+    if (this.quitRequest) attempt.close(this.quitRequest.code, this.quitRequest.reason);
   }
 
-  // ---- stdin: one text message per line; nothing accepted is dropped silently
+  pauseInput(): void {
+    this.input.pause('socket');
+  }
 
-  private onStdinData(chunk: Buffer): void {
-    if (!this.readsLines) {
-      if (!this.warnedConsumerInput) this.output.status('consumer: typed input is not sent (use the producer or both role)');
-      this.warnedConsumerInput = true;
+  resumeInput(): void {
+    this.input.resume('socket');
+  }
+
+  // ---- input
+
+  /** LineInput's sink: lines go out now on an open connection, wait (false) before OPEN or between attempts. */
+  private readonly take = (lines: Buffer[]): boolean => {
+    const attempt = this.attempt;
+    if (attempt === null || attempt.finished || attempt.state === 'HANDSHAKING') return false;
+    this.deliver(attempt, lines);
+    return true;
+  };
+
+  /** Lines on an open connection: chat messages, or with --slash possibly commands, in order. */
+  private deliver(attempt: Attempt, lines: Buffer[]): void {
+    if (!this.options.slash) {
+      this.input.unsent += lines.length - attempt.sendLines(lines);
       return;
     }
-    let start = 0;
-    for (let newline = chunk.indexOf(0x0a); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
-      let line = chunk.subarray(start, newline);
-      if (this.partialLine) {
-        line = Buffer.concat([this.partialLine, line]);
-        this.partialLine = null;
-      }
-      this.acceptLine(line);
-      start = newline + 1;
-    }
-    if (start < chunk.length) {
-      const rest = chunk.subarray(start);
-      this.partialLine = this.partialLine ? Buffer.concat([this.partialLine, rest]) : Buffer.from(rest);
-    }
-    if (this.waitingBytes > QUEUE_HIGH_WATER) this.pauseStdin('queue');
-    this.current?.pump();
-  }
-
-  private onStdinEnd(): void {
-    this.stdinEnded = true;
-    // A consumer only quits on EOF from a terminal (Ctrl-D); EOF of a pipe or /dev/null is not a request.
-    if (this.readsLines || this.stdin.isTTY) this.quit(CloseCode.NORMAL);
-  }
-
-  private acceptLine(line: Buffer): void {
-    if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
-    if (!isUtf8(line)) {
-      // A TEXT frame must be valid UTF-8: send the line with U+FFFD replacements rather than lose it.
-      if (!this.warnedInvalidInput) this.output.error('warning: input is not valid UTF-8; invalid bytes are sent as U+FFFD');
-      this.warnedInvalidInput = true;
-      line = Buffer.from(line.toString('utf8'), 'utf8');
-    }
-    const connection = this.current?.connection;
-    if (connection && (connection.closeSent !== null || connection.state === 'CLOSING' || connection.state === 'CLOSED')) {
-      this.unsent++;
-    } else if (connection?.state === 'OPEN' && this.waiting.length === 0) {
-      this.deliver(line);
-    } else if (this.waiting.length < MAX_WAITING_LINES) {
-      // Not open yet (or reconnecting): lines, commands included, wait in order for the next OPEN.
-      this.waiting.push(Buffer.from(line));
-      this.waitingBytes += line.length;
-    } else {
-      this.unsent++;
-      if (this.unsent === 1) this.output.error(`input queue full (${MAX_WAITING_LINES} lines) while not connected: further lines are dropped`);
-    }
-  }
-
-  /** A line on an open connection: a chat message, or with --slash possibly a command. */
-  private deliver(line: Buffer): void {
-    if (this.options.slash && line[0] === 0x2f) {
-      if (line[1] !== 0x2f) return this.runCommand(line.toString('utf8'));
-      line = line.subarray(1); // "//text" sends "/text"
-    }
-    if (!this.current?.connection.sendText(line)) this.unsent++;
-  }
-
-  /** On OPEN: what was typed before goes out in order, then a quit that came meanwhile is carried out. */
-  private flushWaiting(): void {
-    const lines = this.waiting;
-    this.waiting = [];
-    this.waitingBytes = 0;
+    let messages: Buffer[] = [];
     for (const line of lines) {
-      if (this.current?.connection.closeSent === null) this.deliver(line);
-      else this.unsent++;
+      if (line[0] !== 0x2f) {
+        messages.push(line);
+      } else if (line[1] === 0x2f) {
+        messages.push(line.subarray(1)); // "//text" sends "/text"
+      } else {
+        this.input.unsent += messages.length - attempt.sendLines(messages);
+        messages = [];
+        this.runCommand(attempt, line.toString('utf8'));
+      }
     }
-    this.resumeStdin('queue');
-    if (this.quitting) this.current?.connection.close(this.quitCode, this.quitReason);
+    this.input.unsent += messages.length - attempt.sendLines(messages);
   }
 
   /** --slash commands: control frames by hand. Invalid ones are refused here, never sent. */
-  private runCommand(line: string): void {
+  private runCommand(attempt: Attempt, line: string): void {
     const [command = '', ...words] = line.slice(1).split(/\s+/).filter(Boolean);
     const rest = line.slice(1).replace(/^\S+\s?/, '');
     const refuse = (why: string) => this.output.error(`/${command}: ${why}`);
-    const open = this.current?.connection.state === 'OPEN' && this.current.connection.closeSent === null ? this.current : null;
     switch (command) {
       case 'ping':
       case 'pong': {
         const payload = Buffer.from(rest, 'utf8');
         if (payload.length > MAX_CONTROL_PAYLOAD) return refuse(`payload of ${payload.length} bytes; a control frame carries at most 125`);
-        if (!open) return refuse('not connected');
-        if (command === 'ping') open.ping(payload);
-        else open.connection.sendPong(payload);
-        open.pump();
+        if (!attempt.acceptsMessages) return refuse('not connected');
+        if (command === 'ping') attempt.ping(payload);
+        else attempt.pong(payload);
         return;
       }
       case 'close': {
@@ -1569,331 +2221,28 @@ class ChatClient {
     }
   }
 
-  pauseStdin(reason: 'socket' | 'queue'): void {
-    if (!this.readsLines || this.stdinEnded) return;
-    this.stdinPausedFor.add(reason);
-    this.stdin.pause();
-  }
-
-  resumeStdin(reason: 'socket' | 'queue'): void {
-    this.stdinPausedFor.delete(reason);
-    if (this.stdinPausedFor.size === 0 && this.readsLines && !this.stdinEnded && !this.stdin.destroyed) this.stdin.resume();
-  }
-
   // ---- quitting
 
   private quit(code: number, reason = ''): void {
-    if (this.partialLine) {
-      this.acceptLine(this.partialLine);
-      this.partialLine = null;
-    }
-    this.quitting = true;
-    this.quitCode = code;
-    this.quitReason = reason;
-    this.wakeBackoff?.();
-    // Before OPEN, the close waits for the queued lines to go first (see flushWaiting).
-    if (this.current && this.current.connection.state !== 'HANDSHAKING') {
-      this.current.connection.close(code, reason);
-      this.current.pump();
-    }
+    this.input.finishPartialLine();
+    this.quitRequest = { code, reason };
+    this.endBackoff();
+    // Before OPEN the quit waits, so that the lines typed before it go first (see opened).
+    if (this.attempt && this.attempt.state !== 'HANDSHAKING') this.attempt.close(code, reason);
   }
 
-  private interrupt(): void {
+  private readonly interrupt = (): void => {
     this.interrupts++;
     if (this.interrupts > 1) {
       this.output.error('interrupted again: exiting without waiting for the server');
-      this.quitting = true;
-      this.wakeBackoff?.();
-      this.current?.abort('interrupted');
+      this.quitRequest ??= { code: CloseCode.NORMAL, reason: '' };
+      this.endBackoff();
+      this.attempt?.abort('interrupted', 'interrupted');
       return;
     }
-    if (this.current?.connection.state === 'HANDSHAKING') this.output.status('closing as soon as the connection opens (Ctrl-C again to exit now)');
+    if (this.attempt?.state === 'HANDSHAKING') this.output.status('closing as soon as the connection opens (Ctrl-C again to exit now)');
     this.quit(CloseCode.NORMAL);
-  }
-
-  // ---- one connection
-
-  /** Connect, upgrade and pump bytes both ways until this connection is over. */
-  private async connectOnce(): Promise<AttemptResult> {
-    const { options, output, target } = this;
-    const address = displayAddress(target);
-    const url = targetUrl(target);
-    const printsMessages = target.role !== 'producer';
-    let responseTraced = false;
-    const traceResponse = () => {
-      if (responseTraced || !connection.response) return;
-      responseTraced = true;
-      for (const line of connection.response.split('\r\n')) output.trace(`< ${line}`);
-      const received = /^sec-websocket-accept:\s*(.*)$/im.exec(connection.response)?.[1] ?? '(none)';
-      output.trace(`Sec-WebSocket-Accept: expected ${computeAcceptKey(connection.key)} (SHA-1 of the key + ${WEBSOCKET_GUID}), received ${received}`);
-    };
-    const connection: ClientConnection = new ClientConnection({
-      host: target.host,
-      port: target.port,
-      path: target.path,
-      maxMessageSize: options.maxMessageSize,
-      subprotocols: options.subprotocols,
-      extraHeaders: this.requestHeaders(),
-      onFrame: options.verbose
-        ? (direction, header, payload) => {
-            traceResponse(); // frames that came with the response are traced after it
-            output.trace(describeFrame(direction, header, payload));
-          }
-        : undefined,
-    });
-    if (options.verbose) for (const line of connection.request.trimEnd().split('\r\n')) output.trace(`> ${line}`);
-
-    let tunnel: net.Socket | null = null;
-    const proxy = options.proxy === null ? null : parseProxyUrl(options.proxy);
-    if (proxy !== null) {
-      if (options.verbose) output.trace(`via proxy ${proxy.display}: CONNECT ${address}`);
-      const opened = await openTunnel(proxy, target, options.connectTimeoutMs);
-      if ('error' in opened) {
-        output.error(opened.error);
-        output.json({ type: 'error', message: opened.error });
-        return { status: ExitStatus.FAILURE, retry: opened.retry && !this.quitting, openMs: 0, redirect: null };
-      }
-      tunnel = opened.socket;
-    }
-
-    return new Promise<AttemptResult>((resolve) => {
-      let finished = false;
-      let socketClosed = false;
-      let socketPausedForStdout = false;
-      let closedHandled = false;
-      let retry = false;
-      let openedAt = 0;
-      let connectTimer: NodeJS.Timeout | null = null;
-      let closeTimer: NodeJS.Timeout | null = null;
-      let pingTimer: NodeJS.Timeout | null = null;
-      let pongTimer: NodeJS.Timeout | null = null;
-      let pingCounter = 0;
-      /** When each of the client's own PINGs went out, by payload: the PONG gives the round-trip time. */
-      const pingsSent = new Map<string, number>();
-
-      if (options.insecure) output.error('warning: --insecure: the server\'s certificate is not verified');
-      const socket: net.Socket = target.secure
-        ? tls.connect({
-            ...(tunnel ? { socket: tunnel, host: target.host } : { host: target.host, port: target.port }),
-            servername: net.isIP(target.host) ? undefined : target.host,
-            rejectUnauthorized: !options.insecure,
-            ca: options.caFile ? [...tls.rootCertificates, readFileSync(options.caFile, 'latin1')] : undefined,
-            cert: options.certFile ? readFileSync(options.certFile) : undefined,
-            key: options.keyFile ? readFileSync(options.keyFile) : undefined,
-            passphrase: options.passphrase ?? undefined,
-          })
-        : tunnel ?? net.connect({
-            host: target.host,
-            port: target.port,
-            // Read into one reused buffer: no allocation per read (the connection copies what it keeps).
-            onread: {
-              buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE),
-              callback: (n: number, buffer: Uint8Array) => {
-                onSocketData(Buffer.from(buffer.buffer, buffer.byteOffset, n));
-                return true;
-              },
-            },
-          });
-      socket.setNoDelay(true);
-
-      const abort = (message: string, retryable: boolean) => {
-        retry = retryable;
-        // After an earlier failure the connection reports nothing new: say why it is being given up.
-        if (connection.failure !== null) output.error(message);
-        connection.abort(message);
-        pump();
-      };
-      connectTimer = setTimeout(() => abort(`no WebSocket connection to ${address} within ${options.connectTimeoutMs / 1000} s`, true), options.connectTimeoutMs);
-
-      const finish = () => {
-        if (finished) return;
-        finished = true;
-        for (const timer of [connectTimer, closeTimer, pingTimer, pongTimer]) if (timer) clearTimeout(timer);
-        socket.destroy();
-        this.current = null;
-        this.resumeStdin('socket');
-        const status = exitStatusFor(connection);
-        const closeCode = connection.closeReceived?.code;
-        if (closeCode !== undefined && closeCode !== null && RETRY_CLOSE_CODES.has(closeCode)) retry = true;
-        if (connection.failure) output.json({ type: 'error', message: connection.failure.message, ...(connection.failure.closeCode !== null ? { code: connection.failure.closeCode } : {}) });
-        resolve({ status, retry: retry && !this.quitting, openMs: openedAt ? Date.now() - openedAt : 0, redirect: connection.redirect });
-      };
-
-      const armPing = () => {
-        if (options.pingIntervalMs === 0 || finished) return;
-        if (pingTimer) clearTimeout(pingTimer);
-        pingTimer = setTimeout(() => {
-          pingTimer = null;
-          if (connection.state !== 'OPEN' || socketPausedForStdout) return armPing();
-          this.current?.ping(Buffer.from(`wsc-${++pingCounter}-${Date.now()}`));
-          pongTimer = setTimeout(() => {
-            pongTimer = null;
-            abort(`connection dead: no PONG within ${options.pingTimeoutMs / 1000} s`, true);
-          }, options.pingTimeoutMs);
-          pump();
-        }, options.pingIntervalMs);
-      };
-
-      const sendOutgoing = () => {
-        const data = connection.dataToSend();
-        if (data.length > 0 && !socket.destroyed) {
-          if (!socket.write(data.length === 1 ? data[0]! : Buffer.concat(data))) {
-            this.pauseStdin('socket');
-            socket.once('drain', () => this.resumeStdin('socket'));
-          }
-        }
-      };
-
-      const pump = () => {
-        if (finished) return;
-        sendOutgoing();
-        let out: Buffer[] = [];
-        // Messages are gathered into one stdout write; before any line on stderr, what came earlier is
-        // written, so that on a terminal the two streams appear in the order things happened.
-        const flushMessages = () => {
-          if (out.length > 0 && !output.write(out) && !socketPausedForStdout) {
-            // Backpressure: stop reading the socket until the reader catches up, so memory stays bounded
-            // (and the message buffers handed to stdout are not reused before they are written).
-            socketPausedForStdout = true;
-            socket.pause();
-            const resumeReading = () => {
-              output.stdout.off('drain', resumeReading);
-              output.stdout.off('close', resumeReading);
-              socketPausedForStdout = false;
-              if (!finished) socket.resume();
-            };
-            // 'close': the reader went away; the closing handshake still has to be read.
-            output.stdout.on('drain', resumeReading);
-            output.stdout.on('close', resumeReading);
-          }
-          out = [];
-        };
-        for (const event of connection.eventsReceived()) {
-          if (event.type !== 'text' && event.type !== 'binary' && event.type !== 'text-run') flushMessages();
-          switch (event.type) {
-            case 'open':
-              if (connectTimer) clearTimeout(connectTimer);
-              connectTimer = null;
-              openedAt = Date.now();
-              if (options.verbose) traceResponse();
-              if (event.subprotocol !== null) output.status(`subprotocol: ${event.subprotocol}`);
-              output.status(`connected to ${url}${this.stdin.isTTY && this.readsLines ? ' (type a line to send it; Ctrl-D or Ctrl-C to quit)' : ''}`);
-              output.json({ type: 'open', url });
-              this.flushWaiting();
-              armPing();
-              break;
-            case 'text':
-            case 'binary':
-              if (printsMessages) output.message(event.type, event.chunks, event.size, out);
-              break;
-            case 'text-run':
-              if (printsMessages) output.textRun(event, out);
-              break;
-            case 'ping':
-              if (options.showHeartbeats) output.status(`PING received (${event.payload.length} bytes), PONG sent`);
-              break;
-            case 'pong': {
-              const sentAt = pingsSent.get(event.payload.toString('latin1'));
-              pingsSent.delete(event.payload.toString('latin1'));
-              if (options.showHeartbeats) {
-                output.status(`PONG received (${printable(event.payload)})${sentAt === undefined ? '' : `, round trip ${(performance.now() - sentAt).toFixed(1)} ms`}`);
-              }
-              break;
-            }
-            case 'close': {
-              const code = event.code ?? CloseCode.NO_STATUS;
-              output.json({ type: 'close', code, reason: event.reason, by: event.initiator });
-              if (event.initiator === 'client') {
-                output.status('connection closed');
-                break;
-              }
-              const message = `closed by server: ${code}${event.reason ? ' ' + event.reason : ''}`;
-              if (exitStatusFor(connection) === ExitStatus.OK) output.status(message);
-              else output.error(message);
-              break;
-            }
-            case 'failure':
-              if (options.verbose && connection.response) traceResponse();
-              if (connection.redirect && options.followRedirects) break; // the run loop reports the hop
-              output.error(event.closeCode !== null ? `protocol error: ${event.message} (closing with ${event.closeCode})` : event.message);
-              break;
-          }
-        }
-        flushMessages();
-        sendOutgoing(); // what handling the events queued (lines typed before OPEN, a quit)
-        if (connection.state === 'CLOSING' && closeTimer === null) {
-          closeTimer = setTimeout(() => {
-            abort(`no CLOSE from the server within ${options.closeTimeoutMs / 1000} s; closing the connection`, false);
-          }, options.closeTimeoutMs);
-        }
-        if (connection.state === 'CLOSED' && !closedHandled) {
-          closedHandled = true;
-          for (const timer of [pingTimer, pongTimer, closeTimer]) if (timer) clearTimeout(timer);
-          if (connection.closeReceived !== null && connection.failure === null && !socketClosed) {
-            // The closing handshake is complete: the server should close TCP first (RFC 6455 7.1.1);
-            // after a short grace the client closes it, which also flushes the CLOSE echo.
-            closeTimer = setTimeout(() => socket.destroy(), Math.min(CLOSE_GRACE_MS, options.closeTimeoutMs));
-          } else {
-            socket.destroy();
-          }
-        }
-        if (connection.state === 'CLOSED' && socketClosed) finish();
-      };
-
-      const onSocketData = (chunk: Buffer) => {
-        connection.receiveData(chunk);
-        // Any bytes from the server show it is alive.
-        if (pongTimer) {
-          clearTimeout(pongTimer);
-          pongTimer = null;
-          armPing();
-        }
-        pump();
-      };
-
-      const ping = (payload: Buffer) => {
-        if (!connection.sendPing(payload)) return false;
-        pingsSent.set(payload.toString('latin1'), performance.now());
-        if (options.showHeartbeats) output.status(`PING sent (${printable(payload)})`);
-        return true;
-      };
-      this.current = { connection, pump, abort: (message) => abort(message, false), ping };
-      socket.on('connect', pump);
-      socket.on('secureConnect', pump);
-      if (target.secure || tunnel) socket.on('data', onSocketData);
-      if (tunnel) {
-        tunnel.resume();
-        if (!target.secure) pump();
-      }
-      const lostUnexpectedly = () => connection.state !== 'CLOSED' && connection.failure === null;
-      socket.on('end', () => {
-        retry = lostUnexpectedly();
-        connection.receiveEof();
-        pump();
-      });
-      socket.on('error', (err: NodeJS.ErrnoException) => {
-        const reason = describeSocketError(err);
-        if (connection.state === 'HANDSHAKING' && connection.failure === null) {
-          const tlsProblem = err.code?.startsWith('ERR_TLS') || /certificate|self.signed|SSL/i.test(err.message);
-          retry = !tlsProblem;
-          connection.abort(`cannot connect to ${address}: ${tlsProblem ? `TLS: ${err.message}` : reason}`);
-        } else {
-          retry = lostUnexpectedly();
-          connection.receiveEof(reason);
-        }
-        pump();
-      });
-      socket.on('close', () => {
-        socketClosed = true;
-        if (connection.state !== 'CLOSED') {
-          retry = lostUnexpectedly();
-          connection.receiveEof();
-        }
-        pump();
-        finish();
-      });
-    });
-  }
+  };
 }
 
 export function targetUrl(target: Target): string {
@@ -1920,14 +2269,16 @@ export function redirectTarget(current: Target, location: string): Target | stri
   };
 }
 
+type TunnelResult = { socket: net.Socket } | { error: string; kind: FailureKind };
+
 /** Open a CONNECT tunnel through an HTTP proxy to the target; resolves with the (paused) socket or an error. */
-function openTunnel(proxy: ProxyAddress, target: Target, timeoutMs: number): Promise<{ socket: net.Socket } | { error: string; retry: boolean }> {
+function openTunnel(proxy: ProxyAddress, target: Target, timeoutMs: number): Promise<TunnelResult> {
   return new Promise((resolve) => {
     const authority = displayAddress(target);
     const socket = net.connect({ host: proxy.host, port: proxy.port });
     let head = Buffer.alloc(0);
     let settled = false;
-    const settle = (result: { socket: net.Socket } | { error: string; retry: boolean }) => {
+    const settle = (result: TunnelResult) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -1935,7 +2286,7 @@ function openTunnel(proxy: ProxyAddress, target: Target, timeoutMs: number): Pro
       if ('error' in result) socket.destroy();
       resolve(result);
     };
-    const timer = setTimeout(() => settle({ error: `no answer from proxy ${proxy.display} within ${timeoutMs / 1000} s`, retry: true }), timeoutMs);
+    const timer = setTimeout(() => settle({ error: `no answer from proxy ${proxy.display} within ${timeoutMs / 1000} s`, kind: 'timeout' }), timeoutMs);
     socket.on('connect', () => {
       const auth = proxy.auth ? `Proxy-Authorization: Basic ${Buffer.from(proxy.auth).toString('base64')}\r\n` : '';
       socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`);
@@ -1944,18 +2295,18 @@ function openTunnel(proxy: ProxyAddress, target: Target, timeoutMs: number): Pro
       head = Buffer.concat([head, chunk]);
       const end = head.indexOf('\r\n\r\n');
       if (end < 0) {
-        if (head.length > MAX_RESPONSE_HEAD) settle({ error: `proxy ${proxy.display} sent an over-long response`, retry: false });
+        if (head.length > MAX_RESPONSE_HEAD) settle({ error: `proxy ${proxy.display} sent an over-long response`, kind: 'handshake' });
         return;
       }
       const statusLine = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
-      if (!/^HTTP\/1\.[01] 2\d\d/.test(statusLine)) return settle({ error: `proxy ${proxy.display} refused CONNECT to ${authority}: ${statusLine}`, retry: false });
+      if (!/^HTTP\/1\.[01] 2\d\d/.test(statusLine)) return settle({ error: `proxy ${proxy.display} refused CONNECT to ${authority}: ${statusLine}`, kind: 'handshake' });
       socket.pause();
       const rest = head.subarray(end + 4);
       if (rest.length > 0) socket.unshift(rest);
       settle({ socket });
     });
-    socket.on('error', (error: NodeJS.ErrnoException) => settle({ error: `cannot connect to proxy ${proxy.display}: ${describeSocketError(error)}`, retry: true }));
-    socket.on('close', () => settle({ error: `proxy ${proxy.display} closed the connection`, retry: true }));
+    socket.on('error', (error: NodeJS.ErrnoException) => settle({ error: `cannot connect to proxy ${proxy.display}: ${describeSocketError(error)}`, kind: 'unreachable' }));
+    socket.on('close', () => settle({ error: `proxy ${proxy.display} closed the connection`, kind: 'lost' }));
   });
 }
 
@@ -1987,21 +2338,21 @@ export function reconnectDelay(attempt: number, random = Math.random): number {
 // ---------------------------------------------------------------------------------------------- main
 
 /** Parse the command line and run the client; returns the exit status (0 closed normally, 1 failed, 2 usage). */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: ClientIo = processIo()): Promise<number> {
   let options: CliOptions | 'help' | 'version';
   try {
-    options = parseCommandLine(argv);
+    options = parseCommandLine(argv, io.env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`wsc: ${error.message}\n${USAGE}\n`);
+    io.stderr.write(`wsc: ${error.message}\n${USAGE}\n`);
     return ExitStatus.USAGE;
   }
   if (options === 'help') {
-    process.stdout.write(USAGE + '\n');
+    io.stdout.write(USAGE + '\n');
     return ExitStatus.OK;
   }
   if (options === 'version') {
-    process.stdout.write(`wsc ${VERSION}\n`);
+    io.stdout.write(`wsc ${VERSION}\n`);
     return ExitStatus.OK;
   }
   for (const [flag, file] of [['--ca', options.caFile], ['--cert', options.certFile], ['--key', options.keyFile]] as const) {
@@ -2009,11 +2360,11 @@ export async function main(argv: string[]): Promise<number> {
     try {
       readFileSync(file);
     } catch (error) {
-      process.stderr.write(`wsc: cannot read the ${flag} file: ${(error as Error).message}\n`);
+      io.stderr.write(`wsc: cannot read the ${flag} file: ${(error as Error).message}\n`);
       return ExitStatus.USAGE;
     }
   }
-  return new ChatClient(options, new Output(options)).run();
+  return new ChatClient(options, new Output(options, io), io).run();
 }
 
 function isEntryPoint(): boolean {

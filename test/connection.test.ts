@@ -17,12 +17,13 @@ const kinds = (events: ProtocolEvent[]) => events.map((e) => (e.type === 'text-r
 
 const sentFrames = (connection: ClientConnection) => parseClientFrames(Buffer.concat(connection.dataToSend())).frames;
 
-t.test('HANDSHAKING: the request goes out first; lines queue until OPEN, then go in order', async (t) => {
+t.test('HANDSHAKING: the request goes out first; no message or CLOSE before OPEN (the shell holds input)', async (t) => {
   const { connection, request } = openConnection();
   t.match(request, /^GET \/both HTTP\/1\.1\r\nHost: example\.com:8001\r\n/);
   t.equal(connection.state, 'HANDSHAKING');
-  t.ok(connection.sendText(Buffer.from('one')));
-  t.ok(connection.sendText(Buffer.from('two')));
+  t.notOk(connection.acceptsMessages);
+  t.notOk(connection.sendText(Buffer.from('one')), 'a message before OPEN is refused');
+  t.notOk(connection.close(), 'so is a CLOSE');
   t.same(connection.dataToSend(), [], 'nothing sent before OPEN');
   // The 101 arrives split, with a frame right behind the blank line in the same chunk.
   const response = Buffer.from(validResponse(KEY));
@@ -33,6 +34,8 @@ t.test('HANDSHAKING: the request goes out first; lines queue until OPEN, then go
   const events = connection.eventsReceived();
   t.same(kinds(events), ['open', 'text']);
   t.same(texts(events), ['hi']);
+  t.ok(connection.sendText(Buffer.from('one')));
+  t.ok(connection.sendText(Buffer.from('two')));
   t.same(sentFrames(connection).map((f) => f.payload.toString()), ['one', 'two']);
 });
 
@@ -59,17 +62,17 @@ t.test('server CLOSE: echoed with the same payload, then CLOSED; nothing after i
   t.equal(exitStatusFor(connection), 0, '1001 is a normal closure');
 });
 
-t.test('user quit: queued lines, then CLOSE 1000, CLOSING until the server answers', async (t) => {
+t.test('user quit: CLOSE 1000, CLOSING until the server answers', async (t) => {
   const { connection } = openConnection();
-  connection.sendText(Buffer.from('queued'));
-  connection.close();
-  t.equal(connection.state, 'HANDSHAKING', 'close waits for the handshake');
   connection.receiveData(Buffer.from(validResponse(KEY)));
+  connection.sendText(Buffer.from('last'));
+  t.ok(connection.close());
   t.equal(connection.state, 'CLOSING');
   const frames = sentFrames(connection);
   t.same(frames.map((f) => f.opcode), [OP.TEXT, OP.CLOSE]);
   t.equal(frames[1]!.payload.readUInt16BE(0), 1000);
   t.notOk(connection.sendText(Buffer.from('too late')), 'no text after CLOSE');
+  t.notOk(connection.close(), 'no second CLOSE');
   connection.receiveData(ping('x'));
   t.same(connection.dataToSend(), [], 'no PONG after our CLOSE');
   connection.receiveData(close(1000));

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { delay, runClient, type ClientRun, type RunOptions } from './helpers.ts';
+import { delay, runClient, runInProcess, type RunHandle, type RunOptions } from './helpers.ts';
 
 export interface ClientFrame {
   fin: boolean;
@@ -278,21 +278,23 @@ export interface CaseResult {
   stderr: string;
   frames: ClientFrame[];
   session: FakeSession | undefined;
-  run: ClientRun;
+  run: RunHandle;
 }
 
 /**
  * Start a fake server with `script`, run the client against it as a consumer (or with `args`), wait for
- * both to finish, and return what happened.
+ * both to finish, and return what happened. The client runs in this process (main() with stand-in
+ * streams) unless `inProcess: false` or a `nodeBinary` asks for a child process.
  */
 export async function runAgainstFakeServer(
   script: (session: FakeSession) => Promise<void>,
   args: string[] = ['consumer'],
-  options: FakeServerOptions & RunOptions = {},
+  options: FakeServerOptions & RunOptions & { inProcess?: boolean } = {},
 ): Promise<CaseResult> {
   const server = await startFakeServer({ ...options, script });
   try {
-    const run = runClient(['127.0.0.1', String(server.port), ...args], options);
+    const argv = ['127.0.0.1', String(server.port), ...args];
+    const run = options.inProcess === false || options.nodeBinary ? runClient(argv, options) : runInProcess(argv, options);
     const status = await run.exit;
     await server.scriptDone.catch((error: Error) => {
       throw new Error(`fake server script failed: ${error.message}; client stderr: ${run.stderr()}`);

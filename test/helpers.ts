@@ -1,13 +1,21 @@
-// Test helpers: run the real client as a child process (the same file a user runs, loaded through tsx).
+// Test helpers: run the real client as a child process (the same file a user runs, loaded through tsx),
+// or in this process through main() with stand-in streams, where the process boundary is not under test.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { PassThrough, type Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { main } from '../client.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const CLIENT = fileURLToPath(new URL('../client.ts', import.meta.url));
 
-export interface ClientRun {
-  child: ChildProcess;
+/** A run of the client, in a child process or in-process: what it printed, and how it ended. */
+export interface RunHandle {
+  /** The client's stdin (null when it was given /dev/null). */
+  stdin: Writable | null;
+  /** Send the client SIGINT or SIGTERM. */
+  kill(signal: 'SIGINT' | 'SIGTERM'): void;
   /** Everything the client wrote to stdout / stderr so far. */
   stdout(): string;
   stdoutBytes(): Buffer;
@@ -18,6 +26,10 @@ export interface ClientRun {
   exit: Promise<number>;
   /** Milliseconds from spawn to exit, once exited. */
   elapsedMs(): number;
+}
+
+export interface ClientRun extends RunHandle {
+  child: ChildProcess;
 }
 
 export interface RunOptions {
@@ -38,8 +50,6 @@ const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 
 const SIGNALS: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 export function runClient(args: string[], options: RunOptions = {}): ClientRun {
-  const started = Date.now();
-  let ended = 0;
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '' };
   for (const name of PROXY_VARIABLES) delete env[name];
   const command = options.nodeBinary ? [options.nodeBinary, CLIENT] : [process.execPath, '--import', 'tsx', CLIENT];
@@ -48,37 +58,70 @@ export function runClient(args: string[], options: RunOptions = {}): ClientRun {
     stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
     env: { ...env, ...options.env },
   });
+  if (child.stdin) {
+    child.stdin.on('error', () => {}); // the client may exit before reading all input
+    if (options.input !== undefined) child.stdin.end(options.input);
+  }
+  const exit = new Promise<number>((resolve) => {
+    child.on('close', (code, signal) => resolve(code ?? 128 + (SIGNALS[signal ?? ''] ?? 0)));
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs ?? 20_000);
+  void exit.then(() => clearTimeout(killer));
+  return { child, stdin: child.stdin, kill: (signal) => child.kill(signal), ...watchRun(child.stdout!, child.stderr!, exit) };
+}
+
+/**
+ * The client's main() in this process, with stand-ins for stdin, stdout and stderr (never terminals) and
+ * an environment without proxy settings. A run that does not end within killAfterMs gives status 137.
+ */
+export function runInProcess(args: string[], options: Pick<RunOptions, 'input' | 'env' | 'killAfterMs' | 'stdin'> = {}): RunHandle {
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  if (options.input !== undefined) stdin.end(options.input);
+  else if (options.stdin === 'ignore') stdin.end();
+  const signals = new EventEmitter();
+  const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '' };
+  for (const name of PROXY_VARIABLES) delete base[name];
+  const env = { ...base, ...options.env };
+  let killer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<number>((resolve) => {
+    killer = setTimeout(() => resolve(137), options.killAfterMs ?? 20_000);
+  });
+  const exit = Promise.race([main(args, { stdin, stdout, stderr, env, signals }), timedOut]).then((status) => {
+    clearTimeout(killer);
+    // Let the stand-in streams hand over what was written last.
+    return new Promise<number>((resolve) => setImmediate(() => resolve(status)));
+  });
+  return { stdin, kill: (signal) => signals.emit(signal), ...watchRun(stdout, stderr, exit) };
+}
+
+/** Collect a run's output; waitFor() resolves when it matches. */
+function watchRun(stdoutStream: NodeJS.ReadableStream, stderrStream: NodeJS.ReadableStream, exitStatus: Promise<number>): Omit<RunHandle, 'stdin' | 'kill'> {
+  const started = Date.now();
+  let ended = 0;
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const waiters: (() => void)[] = [];
   const notify = () => {
     for (const waiter of [...waiters]) waiter();
   };
-  child.stdout!.on('data', (chunk: Buffer) => {
+  stdoutStream.on('data', (chunk: Buffer) => {
     out.push(chunk);
     notify();
   });
-  child.stderr!.on('data', (chunk: Buffer) => {
+  stderrStream.on('data', (chunk: Buffer) => {
     err.push(chunk);
     notify();
   });
-  if (child.stdin) {
-    child.stdin.on('error', () => {}); // the client may exit before reading all input
-    if (options.input !== undefined) child.stdin.end(options.input);
-  }
-  const killer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs ?? 20_000);
-  const exit = new Promise<number>((resolve) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(killer);
-      ended = Date.now();
-      notify();
-      resolve(code ?? 128 + (SIGNALS[signal ?? ''] ?? 0));
-    });
+  const exit = exitStatus.then((status) => {
+    ended = Date.now();
+    notify();
+    return status;
   });
   const stdout = () => Buffer.concat(out).toString('utf8');
   const stderr = () => Buffer.concat(err).toString('utf8');
   return {
-    child,
     stdout,
     stdoutBytes: () => Buffer.concat(out),
     stderr,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { parseCommandLine, parseTarget, reconnectDelay, VERSION } from '../client.ts';
-import { CLIENT, ROOT, delay, runClient } from './helpers.ts';
+import { CLIENT, ROOT, delay, runInProcess } from './helpers.ts';
 import { OP, binary, close, runAgainstFakeServer, startFakeServer, text } from './fake-server.ts';
 import { startChatServer } from './server.ts';
 
@@ -31,12 +31,12 @@ t.test('keepalive: a server that stops answering PINGs is declared dead', async 
 t.test('keepalive: a live server keeps the connection; -P shows the heartbeats', async (t) => {
   const server = await startChatServer({ port: 0, pingInterval: -1 });
   t.teardown(() => server.close());
-  const client = runClient(['-P', '--ping-interval', '0.2', '--ping-timeout', '0.5', '127.0.0.1', String(server.port), 'consumer']);
+  const client = runInProcess(['-P', '--ping-interval', '0.2', '--ping-timeout', '0.5', '127.0.0.1', String(server.port), 'consumer']);
   await client.waitFor('stderr', /PONG received[\s\S]*PONG received[\s\S]*PONG received/);
   t.match(client.stderr(), /PING sent \("wsc-1-\d+"\)/);
   t.match(client.stderr(), /PONG received \("wsc-\d+-\d+"\), round trip \d+\.\d ms/, "round-trip time of its own pings");
   t.notMatch(client.stderr(), /connection dead/);
-  client.child.kill('SIGTERM');
+  client.kill('SIGTERM');
   t.equal(await client.exit, 0);
 });
 
@@ -56,19 +56,19 @@ t.test('reconnect: the server is stopped and restarted; lines typed meanwhile ar
   const received: string[] = [];
   const listen = (s: typeof server) => s.wss.on('connection', (ws: WebSocket) => ws.on('message', (data) => received.push(data.toString())));
   listen(server);
-  const client = runClient(['--reconnect', '127.0.0.1', String(port), 'producer'], { killAfterMs: 30_000 });
+  const client = runInProcess(['--reconnect', '127.0.0.1', String(port), 'producer'], { killAfterMs: 30_000 });
   await client.waitFor('stderr', 'connected');
-  client.child.stdin!.write('before\n');
+  client.stdin!.write('before\n');
   await delay(300);
   await server.close(); // drops the connection without a CLOSE frame
   await client.waitFor('stderr', /reconnecting in/);
-  client.child.stdin!.write('while down 1\nwhile down 2\n');
+  client.stdin!.write('while down 1\nwhile down 2\n');
   await delay(1200);
   server = await startChatServer({ port });
   listen(server);
   await client.waitFor('stderr', /connected[\s\S]*connected/, 15_000);
-  client.child.stdin!.write('after\n');
-  client.child.stdin!.end();
+  client.stdin!.write('after\n');
+  client.stdin!.end();
   t.equal(await client.exit, 0, 'clean close at the end');
   t.same(received, ['before', 'while down 1', 'while down 2', 'after']);
   t.match(client.stderr(), /connection lost \(1006\)/);
@@ -93,10 +93,10 @@ t.test('reconnect: after a server CLOSE 1012 (restart), it tries again', async (
     if (connections === 1) setTimeout(() => ws.close(1012, 'restarting'), 100);
     else ws.send('welcome back');
   });
-  const client = runClient(['--reconnect', '127.0.0.1', String(server.port), 'consumer']);
+  const client = runInProcess(['--reconnect', '127.0.0.1', String(server.port), 'consumer']);
   await client.waitFor('stdout', 'welcome back\n', 10_000);
   t.match(client.stderr(), /closed by server: 1012 restarting[\s\S]*reconnecting in/);
-  client.child.kill('SIGINT');
+  client.kill('SIGINT');
   t.equal(await client.exit, 0);
 });
 
@@ -115,11 +115,11 @@ t.test('URLs: ws://HOST:PORT/ROLE works like HOST PORT ROLE; IPv6 literals and d
     },
   });
   t.teardown(() => server.close());
-  const client = runClient([`ws://127.0.0.1:${server.port}/consumer`]);
+  const client = runInProcess([`ws://127.0.0.1:${server.port}/consumer`]);
   t.equal(await client.exit, 0);
   t.equal(client.stdout(), 'via url\n');
   t.match(server.sessions[0]!.request, /^GET \/consumer HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+\r\n/);
-  const version = runClient(['--version']);
+  const version = runInProcess(['--version']);
   t.equal(await version.exit, 0);
   t.equal(version.stdout(), `wsc ${VERSION}\n`);
 });
@@ -142,19 +142,19 @@ t.test('wss: certificate verification on by default; --ca trusts a CA; --insecur
   });
   const url = `wss://127.0.0.1:${(httpsServer.address() as AddressInfo).port}/consumer`;
 
-  const refused = runClient([url]);
+  const refused = runInProcess([url]);
   t.equal(await refused.exit, 1, 'an untrusted certificate fails');
   t.match(refused.stderr(), /^wsc: cannot connect to 127\.0\.0\.1:\d+: TLS: self[- ]signed certificate\n$/);
 
-  const trusted = runClient(['--ca', join(dir, 'cert.pem'), url]);
+  const trusted = runInProcess(['--ca', join(dir, 'cert.pem'), url]);
   await trusted.waitFor('stdout', 'secret hello\n');
-  trusted.child.kill('SIGTERM');
+  trusted.kill('SIGTERM');
   t.equal(await trusted.exit, 0, '--ca: verified, received, closed cleanly');
 
-  const insecure = runClient(['--insecure', url]);
+  const insecure = runInProcess(['--insecure', url]);
   await insecure.waitFor('stdout', 'secret hello\n');
   t.match(insecure.stderr(), /warning: --insecure/);
-  insecure.child.kill('SIGTERM');
+  insecure.kill('SIGTERM');
   t.equal(await insecure.exit, 0);
 });
 
@@ -210,7 +210,7 @@ t.test('invalid UTF-8 on stdin is sent with U+FFFD replacements, with one warnin
   t.teardown(() => server.close());
   const received: string[] = [];
   server.wss.on('connection', (ws: WebSocket) => ws.on('message', (data) => received.push(data.toString())));
-  const client = runClient(['127.0.0.1', String(server.port), 'producer'], { input: Buffer.from([0x61, 0xff, 0x62, 0x0a, 0xc0, 0x0a, 0x6f, 0x6b, 0x0a]) });
+  const client = runInProcess(['127.0.0.1', String(server.port), 'producer'], { input: Buffer.from([0x61, 0xff, 0x62, 0x0a, 0xc0, 0x0a, 0x6f, 0x6b, 0x0a]) });
   t.equal(await client.exit, 0);
   t.same(received, ['a\uFFFDb', '\uFFFD', 'ok']);
   t.equal(client.stderr().match(/not valid UTF-8/g)?.length, 1, 'one warning');

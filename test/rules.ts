@@ -1,6 +1,8 @@
 // The table runner for the protocol-rule cases (in the spirit of Autobahn|Testsuite's client sections):
-// each case is an exact byte script played by the raw-TCP fake server to the real client process, and
-// what the client did in return: the frames it sent, stdout, stderr, exit status.
+// each case is an exact byte script played by the raw-TCP fake server to the real client, and what the
+// client did in return: the frames it sent, stdout, stderr, exit status. The client runs in this process
+// (main() with stand-in streams): these tables test the protocol over a real socket, not the process
+// boundary, which the integration tests cover.
 
 import type { Test } from 'tap';
 import { inBatches } from './helpers.ts';
@@ -44,7 +46,7 @@ function describeDelivery(delivery: Delivery): string {
 }
 
 /** Run every case (several clients at a time), then check each in its own subtest. */
-export async function runRuleTable(t: Test, cases: RuleCase[], concurrency = 4): Promise<void> {
+export async function runRuleTable(t: Test, cases: RuleCase[], concurrency = 8): Promise<void> {
   const runs: { rule: RuleCase; delivery: Delivery; result?: CaseResult; error?: Error }[] = [];
   for (const rule of cases) {
     const total = (rule.send ?? []).reduce((n, b) => n + b.length, 0);

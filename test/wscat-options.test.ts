@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { computeAcceptKey, proxyFromEnvironment, redirectTarget, parseCommandLine } from '../client.ts';
-import { runClient } from './helpers.ts';
+import { runInProcess } from './helpers.ts';
 import { OP, close, ping, runAgainstFakeServer, text, validResponse, type FakeSession } from './fake-server.ts';
 import { startChatServer, type ChatServer } from './server.ts';
 
@@ -29,7 +29,7 @@ t.test('-H, --auth, -o and -s reach the server in the upgrade request; the chose
   const server = await startChatServer({ port: 0 });
   t.teardown(() => server.close());
   const seen = nextRequest(server);
-  const client = runClient(['-H', 'X-Token: abc123', '-H', 'Cookie: session=1', '--auth', 'alice:s3cret', '-o', 'https://chat.example.org',
+  const client = runInProcess(['-H', 'X-Token: abc123', '-H', 'Cookie: session=1', '--auth', 'alice:s3cret', '-o', 'https://chat.example.org',
     '-s', 'chat.v2', '-s', 'chat.v1', '127.0.0.1', String(server.port), 'consumer']);
   const { headers, ws } = await seen;
   t.equal(headers['x-token'], 'abc123');
@@ -39,7 +39,7 @@ t.test('-H, --auth, -o and -s reach the server in the upgrade request; the chose
   t.equal(headers['sec-websocket-protocol'], 'chat.v2, chat.v1');
   t.equal(ws.protocol, 'chat.v2', 'ws picked the first offered');
   await client.waitFor('stderr', 'subprotocol: chat.v2');
-  client.child.kill('SIGTERM');
+  client.kill('SIGTERM');
   t.equal(await client.exit, 0);
 });
 
@@ -47,15 +47,15 @@ t.test('credentials in the URL become Basic authentication', async (t) => {
   const server = await startChatServer({ port: 0 });
   t.teardown(() => server.close());
   const seen = nextRequest(server);
-  const client = runClient([`ws://bob:p%40ss@127.0.0.1:${server.port}/consumer`]);
+  const client = runInProcess([`ws://bob:p%40ss@127.0.0.1:${server.port}/consumer`]);
   t.equal((await seen).headers.authorization, `Basic ${Buffer.from('bob:p@ss').toString('base64')}`);
-  client.child.kill('SIGTERM');
+  client.kill('SIGTERM');
   t.equal(await client.exit, 0);
 });
 
 t.test('headers the handshake owns cannot be overridden', async (t) => {
   for (const header of ['Upgrade: h2c', 'connection: close', 'Sec-WebSocket-Key: AAAA', 'Sec-WebSocket-Version: 8']) {
-    const client = runClient(['-H', header, '127.0.0.1', '8001', 'consumer']);
+    const client = runInProcess(['-H', header, '127.0.0.1', '8001', 'consumer']);
     t.equal(await client.exit, 2, `${header}: usage error`);
     t.match(client.stderr(), new RegExp(`^wsc: --header cannot set ${header.split(':')[0]}: the WebSocket handshake sets it\\n`));
   }
@@ -95,21 +95,21 @@ t.test('-L follows a redirect chain, reporting each hop; without -L it says wher
   t.teardown(() => redirector.close());
 
   const seen = nextRequest(server);
-  const followed = runClient(['-L', '127.0.0.1', String(redirector.port), 'consumer']);
+  const followed = runInProcess(['-L', '127.0.0.1', String(redirector.port), 'consumer']);
   (await seen).ws.send('arrived');
   await followed.waitFor('stdout', 'arrived\n');
-  followed.child.kill('SIGTERM');
+  followed.kill('SIGTERM');
   t.equal(await followed.exit, 0);
   t.match(followed.stderr(), new RegExp(
     `redirected \\(301\\) to ws://127\\.0\\.0\\.1:${redirector.port}/hop-two\\n` +
     `.*redirected \\(307\\) to ws://127\\.0\\.0\\.1:${redirector.port}/hop-three\\?x=1\\n` +
     `.*redirected \\(308\\) to ws://127\\.0\\.0\\.1:${server.port}/consumer\\n.*connected to ws://127\\.0\\.0\\.1:${server.port}/consumer`, 's'));
 
-  const unfollowed = runClient(['127.0.0.1', String(redirector.port), 'consumer']);
+  const unfollowed = runInProcess(['127.0.0.1', String(redirector.port), 'consumer']);
   t.equal(await unfollowed.exit, 1);
   t.match(unfollowed.stderr(), /server refused the upgrade: HTTP\/1\.1 301 Moved Permanently\n.*the server redirects to ws:\/\/127\.0\.0\.1:\d+\/hop-two \(use -L to follow redirects\)/s);
 
-  const loop = runClient(['-L', '--max-redirects', '3', `ws://127.0.0.1:${redirector.port}/both`]);
+  const loop = runInProcess(['-L', '--max-redirects', '3', `ws://127.0.0.1:${redirector.port}/both`]);
   t.equal(await loop.exit, 1);
   t.match(loop.stderr(), /too many redirects/);
 });
@@ -123,13 +123,13 @@ t.test('-L: a hop to another host does not carry the credentials', async (t) => 
   const port = await listen(redirector);
   t.teardown(() => redirector.close());
   const seen = nextRequest(server);
-  const client = runClient(['-L', '--auth', 'alice:s3cret', '-H', 'Cookie: id=7', '-H', 'X-Other: kept', '127.0.0.1', String(port), 'consumer']);
+  const client = runInProcess(['-L', '--auth', 'alice:s3cret', '-H', 'Cookie: id=7', '-H', 'X-Other: kept', '127.0.0.1', String(port), 'consumer']);
   const { headers } = await seen;
   t.equal(headers.authorization, undefined, 'no Authorization at the other host');
   t.equal(headers.cookie, undefined, 'no Cookie at the other host');
   t.equal(headers['x-other'], 'kept');
   await client.waitFor('stderr', 'credentials are not sent to another host');
-  client.child.kill('SIGTERM');
+  client.kill('SIGTERM');
   t.equal(await client.exit, 0);
   t.same(redirectTarget({ secure: true, host: 'a.example', port: 443, role: 'both', path: '/both' }, 'http://b.example:8080/x'),
     { secure: false, host: 'b.example', port: 8080, role: 'both', path: '/x' }, 'http maps to ws');
@@ -174,17 +174,17 @@ t.test('--proxy tunnels through CONNECT (with Proxy-Authorization); HTTP_PROXY a
   t.teardown(() => proxy.close());
 
   const seen = nextRequest(server);
-  const client = runClient(['--proxy', `http://pxuser:pxpass@127.0.0.1:${proxy.port}`, '127.0.0.1', String(server.port), 'consumer']);
+  const client = runInProcess(['--proxy', `http://pxuser:pxpass@127.0.0.1:${proxy.port}`, '127.0.0.1', String(server.port), 'consumer']);
   (await seen).ws.send('through the tunnel');
   await client.waitFor('stdout', 'through the tunnel\n');
-  client.child.kill('SIGTERM');
+  client.kill('SIGTERM');
   t.equal(await client.exit, 0);
   t.match(proxy.requests[0], new RegExp(`^CONNECT 127\\.0\\.0\\.1:${server.port} HTTP/1\\.1\\r\\nHost: 127\\.0\\.0\\.1:${server.port}\\r\\nProxy-Authorization: Basic ${Buffer.from('pxuser:pxpass').toString('base64')}`));
 
-  const viaEnv = runClient(['127.0.0.1', String(server.port), 'producer'], { input: 'hi\n', env: { HTTP_PROXY: `http://127.0.0.1:${proxy.port}` } });
+  const viaEnv = runInProcess(['127.0.0.1', String(server.port), 'producer'], { input: 'hi\n', env: { HTTP_PROXY: `http://127.0.0.1:${proxy.port}` } });
   t.equal(await viaEnv.exit, 0);
   t.equal(proxy.requests.length, 2, 'HTTP_PROXY used');
-  const bypassed = runClient(['127.0.0.1', String(server.port), 'producer'], { input: 'hi\n', env: { HTTP_PROXY: `http://127.0.0.1:${proxy.port}`, NO_PROXY: 'example.org,127.0.0.1' } });
+  const bypassed = runInProcess(['127.0.0.1', String(server.port), 'producer'], { input: 'hi\n', env: { HTTP_PROXY: `http://127.0.0.1:${proxy.port}`, NO_PROXY: 'example.org,127.0.0.1' } });
   t.equal(await bypassed.exit, 0);
   t.equal(proxy.requests.length, 2, 'NO_PROXY bypasses the proxy');
   const target = { secure: true, host: 'chat.example.org', port: 443, role: 'both' as const, path: '/both' };
@@ -196,7 +196,7 @@ t.test('--proxy tunnels through CONNECT (with Proxy-Authorization); HTTP_PROXY a
 t.test('a proxy that refuses CONNECT: its status line is reported', async (t) => {
   const proxy = await startProxy('407 Proxy Authentication Required');
   t.teardown(() => proxy.close());
-  const client = runClient(['--proxy', `127.0.0.1:${proxy.port}`, '127.0.0.1', '9', 'consumer']);
+  const client = runInProcess(['--proxy', `127.0.0.1:${proxy.port}`, '127.0.0.1', '9', 'consumer']);
   t.equal(await client.exit, 1);
   t.equal(client.stderr(), `wsc: proxy 127.0.0.1:${proxy.port} refused CONNECT to 127.0.0.1:9: HTTP/1.1 407 Proxy Authentication Required\n`);
 });
@@ -227,25 +227,25 @@ t.test('--cert/--key/--passphrase: a client certificate for a server that requir
     httpsServer.close();
   });
   const url = `wss://127.0.0.1:${port}/consumer`;
-  const withCert = runClient(['--ca', join(dir, 'server.pem'), '--cert', join(dir, 'client.pem'), '--key', join(dir, 'client.key'), url]);
+  const withCert = runInProcess(['--ca', join(dir, 'server.pem'), '--cert', join(dir, 'client.pem'), '--key', join(dir, 'client.key'), url]);
   await withCert.waitFor('stdout', 'hello wsc client\n');
-  withCert.child.kill('SIGTERM');
+  withCert.kill('SIGTERM');
   t.equal(await withCert.exit, 0);
-  const encrypted = runClient(['--ca', join(dir, 'server.pem'), '--cert', join(dir, 'client.pem'), '--key', join(dir, 'client-encrypted.key'), '--passphrase', 'open sesame', url]);
+  const encrypted = runInProcess(['--ca', join(dir, 'server.pem'), '--cert', join(dir, 'client.pem'), '--key', join(dir, 'client-encrypted.key'), '--passphrase', 'open sesame', url]);
   await encrypted.waitFor('stdout', 'hello wsc client\n');
-  encrypted.child.kill('SIGTERM');
+  encrypted.kill('SIGTERM');
   t.equal(await encrypted.exit, 0, '--passphrase unlocks an encrypted key');
   const proxy = await startProxy();
   t.teardown(() => proxy.close());
-  const tunnelled = runClient(['--proxy', `http://127.0.0.1:${proxy.port}`, '--ca', join(dir, 'server.pem'), '--cert', join(dir, 'client.pem'), '--key', join(dir, 'client.key'), url]);
+  const tunnelled = runInProcess(['--proxy', `http://127.0.0.1:${proxy.port}`, '--ca', join(dir, 'server.pem'), '--cert', join(dir, 'client.pem'), '--key', join(dir, 'client.key'), url]);
   await tunnelled.waitFor('stdout', 'hello wsc client\n');
-  tunnelled.child.kill('SIGTERM');
+  tunnelled.kill('SIGTERM');
   t.equal(await tunnelled.exit, 0, 'wss through a CONNECT tunnel');
   t.match(proxy.requests[0], `CONNECT 127.0.0.1:${port} HTTP/1.1`);
-  const without = runClient(['--ca', join(dir, 'server.pem'), url]);
+  const without = runInProcess(['--ca', join(dir, 'server.pem'), url]);
   t.equal(await without.exit, 1, 'refused without a client certificate');
   t.equal(without.stdout(), '');
-  const usage = runClient(['--cert', join(dir, 'client.pem'), url]);
+  const usage = runInProcess(['--cert', join(dir, 'client.pem'), url]);
   t.equal(await usage.exit, 2);
   t.match(usage.stderr(), /--cert and --key go together/);
 });
