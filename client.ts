@@ -9,7 +9,6 @@ import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { readFileSync, realpathSync } from 'node:fs';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
@@ -171,8 +170,11 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
 export const MAX_RESPONSE_HEAD = 16 * 1024;
 const MAX_CONTROL_PAYLOAD = 125;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-/** How long to wait for the server to close TCP after the closing handshake completed (RFC 6455 7.1.1). */
-const CLOSE_GRACE_MS = 1000;
+/**
+ * After the closing handshake the client half-closes TCP at once (RFC 6455 7.1.1 allows it once both CLOSE
+ * frames are exchanged) and waits this long for the server's FIN before it lets go of the socket.
+ */
+const CLOSE_GRACE_MS = 50;
 /** Bytes of input queued before OPEN past which stdin is paused until the connection opens. */
 const QUEUE_HIGH_WATER = 4 * 1024 * 1024;
 export const UTF8_REJECT = -1;
@@ -1498,6 +1500,7 @@ export class Attempt {
   private readonly host: AttemptHost;
   private readonly address: string;
   private socket: net.Socket | null = null;
+  private tls: typeof import('node:tls') | null = null;
   /** The state the shell last entered; step() enters the connection's state when it differs. */
   private entered: State | null = null;
   private socketClosed = false;
@@ -1553,6 +1556,8 @@ export class Attempt {
   async run(): Promise<AttemptResult> {
     const { options, output } = this;
     if (options.verbose) for (const line of this.connection.request.trimEnd().split('\r\n')) output.trace(`> ${line}`);
+    // node:tls is loaded only for wss://: a ws:// run starts without it.
+    if (this.target.secure) this.tls = await import('node:tls');
     let tunnel: TunnelResult | null = null;
     if (options.proxy !== null) {
       const proxy = parseProxyUrl(options.proxy);
@@ -1605,6 +1610,7 @@ export class Attempt {
 
   private connectTls(tunnel: net.Socket | null): net.Socket {
     const { options, target } = this;
+    const tls = this.tls!;
     return tls.connect({
       ...(tunnel ? { socket: tunnel, host: target.host } : { host: target.host, port: target.port }),
       servername: net.isIP(target.host) ? undefined : target.host,
@@ -1710,8 +1716,9 @@ export class Attempt {
       case 'CLOSED':
         for (const timer of [this.connectTimer, this.keepaliveTimer, this.pongTimer, this.closeTimer]) timer.clear();
         if (this.connection.closeReceived !== null && this.connection.failure === null && !this.socketClosed) {
-          // The closing handshake is complete: the server should close TCP first (RFC 6455 7.1.1);
-          // after a short grace the client closes it, which also flushes the CLOSE echo.
+          // The closing handshake is complete: send FIN now (after the CLOSE echo still in the socket's
+          // buffer), then give the server a short grace to close its side.
+          this.socket?.end();
           this.graceTimer.arm(Math.min(CLOSE_GRACE_MS, this.options.closeTimeoutMs));
         } else {
           this.socket?.destroy();
