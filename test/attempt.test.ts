@@ -91,6 +91,22 @@ t.test('grace: after the closing handshake the client closes TCP if the server d
   t.ok((await h.elapsed()) < 1000, 'within the grace (bounded by the close timeout)');
 });
 
+t.test('FIN right after the CLOSE echo, to a server that waits for the client to close first', async (t) => {
+  let finAfterEchoMs = NaN;
+  const h = await attemptAgainst(t, [], async (session) => {
+    await session.send(close(1000, 'done'));
+    await session.waitForClose();
+    // This server never closes first: it waits for the client's FIN, and times it from the CLOSE echo.
+    t.ok(await session.waitForEnd(3000), 'the client closed its side');
+    finAfterEchoMs = session.endedAt - session.frameTimes[session.frames.findIndex((f) => f.opcode === OP.CLOSE)]!;
+    session.end();
+  });
+  t.equal((await h.result).status, 0);
+  // The old client waited a 1 s grace (the default close timeout allows up to 5 s) before letting go.
+  // The FIN leaves with the echo; a client that only let go after its 50 ms grace would fail here.
+  t.ok(finAfterEchoMs < 25, `FIN ${finAfterEchoMs.toFixed(1)} ms after the CLOSE echo, as measured by the server`);
+});
+
 t.test('keepalive: no PONG within --ping-timeout: dead, and worth a retry', async (t) => {
   const h = await attemptAgainst(t, ['--ping-interval', '0.02', '--ping-timeout', '0.03'], async (session) => {
     await session.waitForEnd(2000);

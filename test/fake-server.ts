@@ -108,6 +108,9 @@ export class FakeSession {
   request = '';
   key = '';
   frames: ClientFrame[] = [];
+  /** performance.now() when each frame arrived, and when the client's FIN (or close) arrived. */
+  frameTimes: number[] = [];
+  endedAt = 0;
   /** Every byte the client sent after the handshake request. */
   raw: Buffer[] = [];
   ended = false;
@@ -120,10 +123,12 @@ export class FakeSession {
     socket.setNoDelay(true);
     socket.on('error', () => {});
     socket.on('end', () => {
+      this.endedAt ||= performance.now();
       this.ended = true;
       this.notify();
     });
     socket.on('close', () => {
+      this.endedAt ||= performance.now();
       this.ended = true;
       this.notify();
     });
@@ -135,6 +140,7 @@ export class FakeSession {
     const { frames, rest } = parseClientFrames(this.buffer);
     this.buffer = rest;
     this.frames.push(...frames);
+    for (const _ of frames) this.frameTimes.push(performance.now());
     if (frames.length) this.notify();
   }
 

@@ -1,0 +1,45 @@
+// The `wsc` command as a user gets it: a fresh clone, `npm install -g --prefix DIR .` (which builds
+// dist/wsc.mjs through the prepare script), then the installed command: --version and a real connection.
+// The clone borrows this checkout's node_modules so that the build needs no network.
+
+import t from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './helpers.ts';
+import { close, startFakeServer, text } from './fake-server.ts';
+
+const hasGit = spawnSync('git', ['--version']).status === 0;
+
+t.test('npm install -g . from a fresh clone gives a working wsc', { skip: !hasGit && 'git is not installed' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wsc-install-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const clone = join(dir, 'clone');
+  const prefix = join(dir, 'prefix');
+  t.equal(spawnSync('git', ['clone', '-q', ROOT, clone]).status, 0, 'cloned');
+  symlinkSync(join(ROOT, 'node_modules'), join(clone, 'node_modules'));
+  const env = { ...process.env, npm_config_prefix: prefix, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+  const install = spawnSync('npm', ['install', '-g', '.'], { cwd: clone, env, encoding: 'utf8' });
+  t.equal(install.status, 0, `npm install -g . (${install.stderr.trim().split('\n').at(-1)})`);
+  const wsc = join(prefix, 'bin', 'wsc');
+
+  const version = spawnSync(wsc, ['--version'], { encoding: 'utf8' });
+  t.equal(version.status, 0, version.stderr);
+  t.match(version.stdout, /^wsc \d+\.\d+\.\d+\n$/);
+
+  const server = await startFakeServer({
+    script: async (session) => {
+      await session.send([text('through the installed command'), close(1000)]);
+      await session.waitForClose();
+      session.end();
+    },
+  });
+  t.teardown(() => server.close());
+  const child = spawn(wsc, ['127.0.0.1', String(server.port), 'consumer'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  t.equal(status, 0);
+  t.equal(Buffer.concat(out).toString(), 'through the installed command\n');
+});
