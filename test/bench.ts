@@ -5,6 +5,8 @@
 //
 //   npm run bench                 all scenarios, 5 runs each after a warm-up
 //   npm run bench -- --runs 3 --only flood,big
+// Scenario ids: startup, exit, flood, big, pipe, slow, scale, idle. The start-up and exit scenarios run the
+// installed form, dist/wsc.mjs (npm run build; npm install builds it too).
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -278,6 +280,112 @@ async function measureIdleCpu(client: ClientName, seconds: number): Promise<numb
   return used;
 }
 
+// ------------------------------------------------------------------------- start-up and exit
+
+type CycleClient = 'wsc' | 'tsx' | 'wscat';
+const CYCLE_LABELS: Record<CycleClient, string> = { wsc: 'wsc (installed: dist/wsc.mjs)', tsx: 'tsx client.ts', wscat: 'wscat' };
+
+function cycleCommand(client: CycleClient, port: number): string[] {
+  const args = ['--quiet', '127.0.0.1', String(port), 'consumer'];
+  if (client === 'wsc') return [process.execPath, join(ROOT, 'dist', 'wsc.mjs'), ...args];
+  if (client === 'tsx') return [join(ROOT, 'node_modules', '.bin', 'tsx'), join(ROOT, 'client.ts'), ...args];
+  return [process.execPath, WSCAT, '-c', `ws://127.0.0.1:${port}/consumer`];
+}
+
+interface Cycle {
+  /** Spawn to exit, as the bench sees it. */
+  wallMs: number;
+  /** From the client's CLOSE echo reaching the server to the client's exit. */
+  exitMs: number;
+  peakRssMB: number;
+}
+
+/**
+ * One whole run: connect, upgrade, the server sends CLOSE 1000 at once, the client echoes it and exits.
+ * `closeFirst`: the server closes TCP as soon as the echo arrives; otherwise it waits for the client's FIN.
+ */
+async function measureCycle(client: CycleClient, closeFirst: boolean): Promise<Cycle> {
+  let echoAt = 0;
+  const server = net.createServer((socket) => {
+    let head = Buffer.alloc(0);
+    let upgraded = false;
+    socket.on('error', () => {});
+    socket.on('end', () => socket.end());
+    socket.on('data', (chunk: Buffer) => {
+      if (!upgraded) {
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        upgraded = true;
+        const key = /sec-websocket-key:\s*(\S+)/i.exec(head.toString('latin1'))?.[1] ?? '';
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
+        socket.write(CLOSE_1000);
+        chunk = head.subarray(end + 4);
+      }
+      if (echoAt === 0 && parseClientFrames(chunk).frames.some((f) => f.opcode === 8)) {
+        echoAt = performance.now();
+        if (closeFirst) socket.end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const dir = mkdtempSync(join(os.tmpdir(), 'wsc-bench-'));
+  const timeFile = join(dir, 'time');
+  const started = performance.now();
+  // GNU time reports the peak RSS of the whole process tree it waited for (tsx runs a second node).
+  const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, ...cycleCommand(client, port)], { cwd: ROOT, stdio: ['pipe', 'ignore', 'ignore'] });
+  const exitedAt = await new Promise<number>((resolve) => child.on('close', () => resolve(performance.now())));
+  server.close();
+  const peakRssMB = Number(readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)) / 1024;
+  rmSync(dir, { recursive: true, force: true });
+  return { wallMs: exitedAt - started, exitMs: echoAt ? exitedAt - echoAt : NaN, peakRssMB };
+}
+
+async function benchStartupAndExit(runs: number, only: string[] | undefined, summary: string[]): Promise<void> {
+  if (!only || only.includes('startup')) {
+    const clients: CycleClient[] = ['wsc', 'tsx', 'wscat'];
+    const results: Record<string, Cycle[]> = {};
+    for (let round = 0; round <= runs; round++) {
+      for (const client of clients) {
+        const cycle = await measureCycle(client, true);
+        if (round > 0) (results[client] ??= []).push(cycle);
+      }
+    }
+    console.log('## Start-up: connect, server CLOSE, exit — the whole process (target: installed wsc no slower than wscat, no more memory)');
+    console.log('| client | median ms | min–max ms | peak RSS MB (median) |');
+    console.log('|---|---|---|---|');
+    for (const client of clients) {
+      const walls = results[client]!.map((c) => c.wallMs);
+      console.log(`| ${CYCLE_LABELS[client]} | ${fmt(median(walls), 0)} | ${fmt(Math.min(...walls), 0)}–${fmt(Math.max(...walls), 0)} | ${fmt(median(results[client]!.map((c) => c.peakRssMB)), 0)} |`);
+    }
+    const ratio = (a: CycleClient, key: 'wallMs' | 'peakRssMB') => median(results[a]!.map((c, i) => c[key] / results.wscat![i]![key]));
+    console.log(`\nwsc/wscat time per pair → median ${fmt(ratio('wsc', 'wallMs'), 2)}; peak RSS → median ${fmt(ratio('wsc', 'peakRssMB'), 2)}; tsx client.ts/wscat time → ${fmt(ratio('tsx', 'wallMs'), 2)}\n`);
+    summary.push(`startup: installed wsc/wscat time ${fmt(ratio('wsc', 'wallMs'), 2)}, RSS ${fmt(ratio('wsc', 'peakRssMB'), 2)}; tsx client.ts/wscat time ${fmt(ratio('tsx', 'wallMs'), 2)}`);
+  }
+  if (!only || only.includes('exit')) {
+    console.log('## Exit latency: from the CLOSE echo reaching the server to the client\'s exit (target: about 50 ms)');
+    console.log('| server | client | median ms | min–max ms |');
+    console.log('|---|---|---|---|');
+    for (const closeFirst of [true, false]) {
+      const results: Record<string, number[]> = {};
+      for (let round = 0; round <= runs; round++) {
+        for (const client of ['wsc', 'wscat'] as const) {
+          const cycle = await measureCycle(client, closeFirst);
+          if (round > 0) (results[client] ??= []).push(cycle.exitMs);
+        }
+      }
+      const label = closeFirst ? 'closes first' : 'waits for the client\'s FIN';
+      for (const client of ['wsc', 'wscat'] as const) {
+        const ms = results[client]!;
+        console.log(`| ${label} | ${CYCLE_LABELS[client]} | ${fmt(median(ms), 1)} | ${fmt(Math.min(...ms), 1)}–${fmt(Math.max(...ms), 1)} |`);
+      }
+      summary.push(`exit (server ${label}): wsc ${fmt(median(results.wsc!), 1)} ms, wscat ${fmt(median(results.wscat!), 1)} ms`);
+    }
+    console.log('');
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, floor: { type: 'string' } },
@@ -289,6 +397,7 @@ async function main(): Promise<void> {
   console.log(`# wsc benchmark — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`);
   console.log(`# ${runs} runs per client after a warm-up, interleaved (wsc, wscat, floor, wsc, …); times from the server's 101 to the client's CLOSE\n`);
   const summary: string[] = [];
+  await benchStartupAndExit(runs, only, summary);
   for (const scenario of buildScenarios()) {
     if (only && !only.includes(scenario.id)) continue;
     const results: Record<string, Measurement[]> = {};
