@@ -76,7 +76,7 @@ export interface Failure {
 
 export type HandshakeResult =
   | { ok: true; statusLine: string; headers: Map<string, string>; subprotocol: string | null }
-  | { ok: false; error: string; status?: number; location?: string };
+  | { ok: false; error: string; status?: number; location?: string; contentLength?: number | null };
 
 export interface ConnectionOptions {
   host: string;
@@ -133,6 +133,18 @@ export interface CliOptions {
   proxy: string | null;
   slash: boolean;
   verbose: boolean;
+  /** -x: messages sent right after OPEN, before any stdin line. */
+  execute: string[];
+  /** -w: once input has ended, keep receiving this long, then close (Infinity: until the server closes or the user quits); null: close at once. */
+  waitMs: number | null;
+  /** --count / -1: close after printing this many messages (Infinity: no limit). */
+  count: number;
+  /** -0: NUL instead of newline between messages, on stdin and stdout. */
+  separator: number;
+  /** --binary: input messages go out as BINARY frames. */
+  sendBinary: boolean;
+  /** --hex / --base64: how a received binary message is printed (null: size and a preview). */
+  binaryEncoding: 'hex' | 'base64' | null;
 }
 
 // ------------------------------------------------------------------------------------------ constants
@@ -168,6 +180,8 @@ export const ExitStatus = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
 export const ROLES: readonly Role[] = ['producer', 'consumer', 'both'];
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
 export const MAX_RESPONSE_HEAD = 16 * 1024;
+/** How much of a refused upgrade's body is read for the error line. */
+const REFUSAL_BODY_BYTES = 200;
 const MAX_CONTROL_PAYLOAD = 125;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 /**
@@ -178,7 +192,6 @@ const CLOSE_GRACE_MS = 50;
 /** Bytes of input queued before OPEN past which stdin is paused until the connection opens. */
 const QUEUE_HIGH_WATER = 4 * 1024 * 1024;
 export const UTF8_REJECT = -1;
-const NEWLINE = Buffer.from('\n');
 const EMPTY = Buffer.alloc(0);
 const READ_BUFFER_SIZE = 256 * 1024;
 const RECONNECT_BASE_MS = 500;
@@ -193,8 +206,10 @@ const RETRY_CLOSE_CODES = new Set([1001, 1011, 1012, 1013]);
 const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
 export const USAGE = `Usage: client.ts [options] HOST PORT ROLE
-       client.ts [options] ws://HOST[:PORT]/ROLE | wss://HOST[:PORT]/ROLE
-ROLE is producer (send each stdin line), consumer (print each message) or both.
+       client.ts [options] URL            (or -c URL)
+ROLE is producer (send each stdin line), consumer (print each message) or both. A URL is ws:// or wss://
+with any path and query, sent as given; its role is the path's when that is /producer, /consumer or /both,
+otherwise both (--role ROLE overrides).
 
 Connection:
   -H, --header "NAME: VALUE"     add a request header (repeatable)
@@ -219,10 +234,19 @@ Liveness:
       --ping-timeout SECONDS     count the connection dead without a PONG in time (default 20)
   -P, --show-heartbeats          report PINGs and PONGs on stderr (--show-ping-pong too)
       --reconnect                after an abnormal end, reconnect with backoff (0.5 s doubling to 30 s)
+  -c, --connect URL              the URL to connect to (as wscat's -c)
+      --role ROLE                producer, consumer or both, whatever the URL's path
 Input:
+  -x, --execute MESSAGE          send MESSAGE right after connecting, before stdin (repeatable)
+  -w, --wait SECONDS             once input has ended (-x sent, and stdin's EOF unless it is a terminal),
+                                 keep receiving SECONDS, then close; "inf": until the server closes
+  -0, --null                     messages are separated by NUL, not newline, on stdin and stdout
+      --binary                   send input messages as BINARY frames
       --slash                    lines starting with / are commands: /ping [text], /pong [text],
                                  /close [code [reason]], /quit (// sends a line starting with /)
 Output:
+      --count N                  print N messages, then close (exit 1 if they did not all come); -1 = --count 1
+      --hex, --base64            print each binary message whole, on one line, in that encoding
   -v, --verbose                  show the handshake headers and every frame on stderr
       --json                     one JSON object per line on stdout for each event
       --no-color                 no colour on a terminal (NO_COLOR does the same); --color forces it
@@ -596,7 +620,9 @@ export function validateHandshakeResponse(head: string, key: string, offeredSubp
     headers.set(name, earlier === undefined ? value : `${earlier}, ${value}`);
   }
   if (status[1] !== '101') {
-    return { ok: false, error: `server refused the upgrade: ${statusLine}`, status: Number(status[1]), location: headers.get('location') };
+    const length = headers.get('content-length');
+    const contentLength = length !== undefined && /^\d+$/.test(length) ? Number(length) : null;
+    return { ok: false, error: `server refused the upgrade: ${statusLine}`, status: Number(status[1]), location: headers.get('location'), contentLength };
   }
   if ((headers.get('upgrade') ?? '').toLowerCase() !== 'websocket') {
     return { ok: false, error: `bad Upgrade header in the response: ${JSON.stringify(headers.get('upgrade') ?? '(missing)')}` };
@@ -717,6 +743,8 @@ export class ClientConnection {
   private frame: FrameHeader | null = null;
   private controlPieces: Buffer[] = [];
   private message: MessageInProgress | null = null;
+  /** A refused upgrade whose body is still being read, for the error line (servers put the reason there). */
+  private refusal: { error: string; body: Buffer; wanted: number; more: boolean } | null = null;
   /** After a CLOSE was received or the client failed the connection, incoming bytes are not acted on. */
   private ignoringInput = false;
 
@@ -767,7 +795,9 @@ export class ClientConnection {
       this.assembly.append(bytes, message.pieces);
       message.behindOthers = false;
     }
-    if (this.state === 'HANDSHAKING') {
+    if (this.refusal !== null) {
+      this.receiveRefusalBody(chunk);
+    } else if (this.state === 'HANDSHAKING') {
       this.receiveResponseHead(chunk);
     } else if (!this.ignoringInput) {
       this.reader.push(chunk);
@@ -778,6 +808,7 @@ export class ClientConnection {
 
   /** The server closed the TCP stream (or it was reset). */
   receiveEof(detail = ''): void {
+    if (this.refusal !== null) this.finishRefusal();
     if (this.state === 'CLOSED') return;
     const suffix = detail ? `: ${detail}` : '';
     if (this.state === 'HANDSHAKING') {
@@ -798,6 +829,13 @@ export class ClientConnection {
   sendText(payload: Buffer): boolean {
     if (!this.acceptsMessages) return false;
     this.sendFrame(Opcode.TEXT, payload);
+    return true;
+  }
+
+  /** One binary message (--binary). */
+  sendBinary(payload: Buffer): boolean {
+    if (!this.acceptsMessages) return false;
+    this.sendFrame(Opcode.BINARY, payload);
     return true;
   }
 
@@ -835,6 +873,7 @@ export class ClientConnection {
 
   /** Give up on the connection (the shell's timeouts, errors, the user): no further frames are sent or read. */
   abort(kind: FailureKind, message: string): void {
+    if (this.refusal !== null) this.finishRefusal();
     if (this.failure === null) this.fail(kind, message, null);
     this.state = 'CLOSED';
   }
@@ -884,6 +923,12 @@ export class ClientConnection {
     if (!result.ok) {
       if (result.status !== undefined && REDIRECT_STATUSES.has(result.status) && result.location) {
         this.redirect = { status: result.status, location: result.location };
+      } else if (result.status !== undefined) {
+        // Read the start of the body (by Content-Length, or until the server closes) for the error line.
+        const length = result.contentLength ?? Infinity;
+        this.refusal = { error: result.error, body: Buffer.alloc(0), wanted: Math.min(length, REFUSAL_BODY_BYTES), more: length > REFUSAL_BODY_BYTES };
+        this.receiveRefusalBody(rest);
+        return;
       }
       this.fail('handshake', result.error, null);
       return;
@@ -893,6 +938,19 @@ export class ClientConnection {
     this.events.push({ type: 'open', statusLine: result.statusLine, headers: result.headers, subprotocol: result.subprotocol });
     // Bytes after the blank line are already frames.
     if (rest.length > 0) this.receiveData(rest);
+  }
+
+  private receiveRefusalBody(chunk: Buffer): void {
+    const refusal = this.refusal!;
+    refusal.body = Buffer.concat([refusal.body, chunk.subarray(0, refusal.wanted - refusal.body.length)]);
+    if (refusal.body.length >= refusal.wanted) this.finishRefusal();
+  }
+
+  private finishRefusal(): void {
+    const { error, body, more } = this.refusal!;
+    this.refusal = null;
+    const text = describeRefusalBody(body, more && body.length >= REFUSAL_BODY_BYTES);
+    this.fail('handshake', text ? `${error} — ${text}` : error, null);
   }
 
   private receiveFrames(): void {
@@ -995,6 +1053,12 @@ export class ClientConnection {
   }
 }
 
+/** The start of a refused upgrade's body as one safe line: controls and runs of white space become one space. */
+export function describeRefusalBody(body: Buffer, truncated: boolean): string {
+  const text = body.toString('utf8').replace(/[\s\x00-\x1f\x7f-\x9f]+/g, ' ').trim();
+  return text && truncated ? `${text} …` : text;
+}
+
 export function joinChunks(chunks: Buffer[], size: number): Buffer {
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
@@ -1036,7 +1100,7 @@ export function neutraliseControls(text: string): string {
  * are increasing with gaps of at least a byte (frame headers) between them, so the whole span is copied
  * once and the gaps are closed in place: far cheaper than a copy call, or a byte loop, per message.
  */
-export function joinLines(source: Buffer, ranges: number[]): Buffer {
+export function joinLines(source: Buffer, ranges: number[], separator = 0x0a): Buffer {
   const first = ranges[0]!;
   const out = Buffer.allocUnsafe(ranges[ranges.length - 1]! - first + 1);
   source.copy(out, 0, first, ranges[ranges.length - 1]);
@@ -1045,7 +1109,7 @@ export function joinLines(source: Buffer, ranges: number[]): Buffer {
     const start = ranges[i]! - first, end = ranges[i + 1]! - first;
     if (start !== at) out.copyWithin(at, start, end);
     at += end - start;
-    out[at++] = 0x0a; // lands in the gap before the next message, which has not moved yet
+    out[at++] = separator; // lands in the gap before the next message, which has not moved yet
   }
   return out.subarray(0, at);
 }
@@ -1080,11 +1144,12 @@ export function parseTarget(positionals: string[]): Target {
       throw new UsageError(`not a valid URL: ${positionals[0]}`);
     }
     if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new UsageError(`URL scheme must be ws:// or wss://, not ${url.protocol}//`);
-    const role = url.pathname.slice(1);
-    if (!ROLES.includes(role as Role)) throw new UsageError(`the URL path must be /producer, /consumer or /both, not ${JSON.stringify(url.pathname)}`);
+    // The chat server's convention: the path names the role. Any other path is an ordinary endpoint: both.
+    const named = url.pathname.slice(1);
+    const role: Role = ROLES.includes(named as Role) ? (named as Role) : 'both';
     const secure = url.protocol === 'wss:';
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const target: Target = { secure, host, port: url.port ? Number(url.port) : secure ? 443 : 80, role: role as Role, path: `/${role}${url.search}` };
+    const target: Target = { secure, host, port: url.port ? Number(url.port) : secure ? 443 : 80, role, path: `${url.pathname}${url.search}` };
     if (url.username) target.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
     return target;
   }
@@ -1188,6 +1253,16 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         proxy: { type: 'string' },
         slash: { type: 'boolean' },
         verbose: { type: 'boolean', short: 'v' },
+        connect: { type: 'string', short: 'c' },
+        role: { type: 'string' },
+        execute: { type: 'string', short: 'x', multiple: true },
+        wait: { type: 'string', short: 'w' },
+        count: { type: 'string' },
+        '1': { type: 'boolean', short: '1' },
+        null: { type: 'boolean', short: '0' },
+        binary: { type: 'boolean' },
+        hex: { type: 'boolean' },
+        base64: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -1196,7 +1271,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   if (values.version) return 'version';
-  const target = parseTarget(positionals);
+  const target = parseScriptingTarget(values, positionals);
   let maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
   if (values['max-message-size'] !== undefined) {
     const text = values['max-message-size'];
@@ -1245,6 +1320,46 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     proxy,
     slash: values.slash ?? false,
     verbose: values.verbose ?? false,
+    ...parseScripting(values, target),
+  };
+}
+
+/** The target from -c URL or the positionals, with --role applied (URLs only). */
+function parseScriptingTarget(values: { connect?: string; role?: string }, positionals: string[]): Target {
+  if (values.connect !== undefined && positionals.length > 0) throw new UsageError(`-c/--connect takes the URL; unexpected arguments: ${positionals.join(' ')}`);
+  const target = parseTarget(values.connect !== undefined ? [values.connect] : positionals);
+  if (values.role === undefined) return target;
+  if (!ROLES.includes(values.role as Role)) throw new UsageError(`--role must be producer, consumer or both, not ${JSON.stringify(values.role)}`);
+  if (values.connect === undefined && positionals.length === 3) throw new UsageError('--role goes with a URL (HOST PORT ROLE names the role already)');
+  return { ...target, role: values.role as Role };
+}
+
+function parseScripting(
+  values: { execute?: string[]; wait?: string; count?: string; '1'?: boolean; null?: boolean; binary?: boolean; hex?: boolean; base64?: boolean },
+  target: Target,
+): Pick<CliOptions, 'execute' | 'waitMs' | 'count' | 'separator' | 'sendBinary' | 'binaryEncoding'> {
+  const execute = values.execute ?? [];
+  if (execute.length > 0 && target.role === 'consumer') throw new UsageError('-x/--execute sends messages, which a consumer does not (use --role both)');
+  const wait = values.wait;
+  const waitMs = wait === undefined ? null : /^inf(inity)?$/i.test(wait) ? Infinity : parseSeconds('wait', wait, 0, true);
+  let count = Infinity;
+  if (values.count !== undefined) {
+    count = Number(values.count);
+    if (!/^\d+$/.test(values.count) || count < 1 || !Number.isSafeInteger(count)) throw new UsageError(`--count must be a positive whole number, not ${JSON.stringify(values.count)}`);
+  }
+  if (values['1']) {
+    if (values.count !== undefined && count !== 1) throw new UsageError('-1 is --count 1; it cannot go with another --count');
+    count = 1;
+  }
+  if (count !== Infinity && target.role === 'producer') throw new UsageError('--count counts received messages, which a producer does not print');
+  if (values.hex && values.base64) throw new UsageError('--hex and --base64 exclude each other');
+  return {
+    execute,
+    waitMs,
+    count,
+    separator: values.null ? 0x00 : 0x0a,
+    sendBinary: values.binary ?? false,
+    binaryEncoding: values.hex ? 'hex' : values.base64 ? 'base64' : null,
   };
 }
 
@@ -1366,8 +1481,11 @@ export class Output {
   /** stdout holds borrowed bytes or is over its high-water mark: read nothing more until it drains. */
   mustWait = false;
   private drainWaiters: (() => void)[] = [];
+  /** What ends a message on stdout: a newline, or NUL with -0. */
+  private readonly separator: Buffer;
 
   constructor(options: CliOptions, io: ClientIo) {
+    this.separator = Buffer.from([options.separator]);
     this.options = options;
     this.stdout = io.stdout;
     this.stderr = io.stderr;
@@ -1427,20 +1545,22 @@ export class Output {
       const data = joinChunks(chunks, size);
       this.json(type === 'text' ? { type: 'message', text: data.toString('utf8') } : { type: 'binary', base64: data.toString('base64') });
     } else if (type === 'binary') {
-      const line = describeBinary(joinChunks(chunks, size)) + '\n';
-      this.push(Buffer.from(this.tty ? this.paint(SGR.cyan, '< ') + line : line));
+      const data = joinChunks(chunks, size);
+      const encoding = this.options.binaryEncoding;
+      const line = encoding ? data.toString(encoding) : describeBinary(data);
+      this.push(this.tty ? Buffer.from(this.paint(SGR.cyan, '< ') + line + '\n') : Buffer.concat([Buffer.from(line), this.separator]));
     } else if (this.tty) {
       const text = neutraliseControls(joinChunks(chunks, size).toString('utf8')).replace(/\n/g, '\n  ');
       this.push(Buffer.from(this.paint(SGR.green, '< ') + text + '\n'));
     } else {
       for (const chunk of chunks) this.push(chunk);
-      this.push(NEWLINE);
+      this.push(this.separator);
       this.pendingBorrowed = true;
     }
   }
 
   textRun(event: Extract<ProtocolEvent, { type: 'text-run' }>): void {
-    if (!this.tty && !this.options.json) this.push(joinLines(event.source, event.ranges));
+    if (!this.tty && !this.options.json) this.push(joinLines(event.source, event.ranges, this.options.separator));
     else for (const data of textPayloads(event)) this.message('text', [data], data.length);
   }
 
@@ -1476,6 +1596,10 @@ export interface AttemptHost {
   readonly interactive: boolean;
   /** The connection is OPEN: send what waited, then carry out a quit that came meanwhile. */
   opened(attempt: Attempt): void;
+  /** How many more messages may be printed (--count; Infinity without it). */
+  readonly messagesLeft: number;
+  /** `n` messages were printed. */
+  messagesShown(n: number): void;
   /** The socket's send buffer is full: stop reading input until resumeInput(). */
   pauseInput(): void;
   resumeInput(): void;
@@ -1777,7 +1901,9 @@ export class Attempt {
   /** Send text messages in order; returns how many were sent (the rest came after the closing handshake began). */
   sendLines(lines: Buffer[]): number {
     let sent = 0;
-    while (sent < lines.length && this.connection.sendText(lines[sent]!)) sent++;
+    const connection = this.connection;
+    const binary = this.options.sendBinary;
+    while (sent < lines.length && (binary ? connection.sendBinary(lines[sent]!) : connection.sendText(lines[sent]!))) sent++;
     this.step();
     return sent;
   }
@@ -1820,10 +1946,11 @@ export class Attempt {
         return this.showOpen(event.subprotocol);
       case 'text':
       case 'binary':
-        if (printsMessages) output.message(event.type, event.chunks, event.size);
-        return;
+        if (!printsMessages || this.host.messagesLeft === 0) return;
+        output.message(event.type, event.chunks, event.size);
+        return this.host.messagesShown(1);
       case 'text-run':
-        if (printsMessages) output.textRun(event);
+        if (printsMessages) this.showTextRun(event);
         return;
       case 'ping':
         if (options.showHeartbeats) output.status(`PING received (${event.payload.length} bytes), PONG sent`);
@@ -1837,6 +1964,15 @@ export class Attempt {
       case 'frame':
         return output.trace(describeFrame(event.direction, event.header, event.controlPayload));
     }
+  }
+
+  /** A run of messages, cut at what --count still allows. */
+  private showTextRun(event: Extract<ProtocolEvent, { type: 'text-run' }>): void {
+    const left = this.host.messagesLeft;
+    const n = Math.min(left, event.ranges.length / 2);
+    if (n === 0) return;
+    this.output.textRun(n < event.ranges.length / 2 ? { ...event, ranges: event.ranges.slice(0, 2 * n) } : event);
+    if (left !== Infinity) this.host.messagesShown(n);
   }
 
   private showOpen(subprotocol: string | null): void {
@@ -1893,8 +2029,12 @@ export class LineInput {
   private readonly readsLines: boolean;
   /** Takes lines now (returns true), or leaves them to be queued (returns false). */
   private readonly take: (lines: Buffer[]) => boolean;
-  /** End of input that means "quit": any EOF when reading lines, Ctrl-D on a terminal otherwise. */
-  private readonly onQuit: () => void;
+  /** End of input: any EOF when reading lines, Ctrl-D on a terminal otherwise. */
+  private readonly onEnded: () => void;
+  /** What ends a message: newline, or NUL with -0. */
+  private readonly separator: number;
+  /** --binary: messages are bytes, sent exactly (no CR stripping, no UTF-8 repair). */
+  private readonly binary: boolean;
   private queue: Buffer[] = [];
   private queueBytes = 0;
   private partialLine: Buffer | null = null;
@@ -1907,12 +2047,21 @@ export class LineInput {
   /** Lines accepted but never sent: after the closing handshake began, or left in the queue at the end. */
   unsent = 0;
 
-  constructor(io: ClientIo, output: Output, readsLines: boolean, take: (lines: Buffer[]) => boolean, onQuit: () => void) {
+  constructor(io: ClientIo, output: Output, options: CliOptions, take: (lines: Buffer[]) => boolean, onEnded: () => void) {
     this.stdin = io.stdin;
     this.output = output;
-    this.readsLines = readsLines;
+    this.readsLines = options.target.role !== 'consumer';
+    this.separator = options.separator;
+    this.binary = options.sendBinary;
     this.take = take;
-    this.onQuit = onQuit;
+    this.onEnded = onEnded;
+    // -x messages go first, before anything read from stdin.
+    for (const message of options.execute) this.queue.push(Buffer.from(message, 'utf8'));
+  }
+
+  /** stdin has ended, or is a terminal (never ends by itself), or is not read at all (a consumer). */
+  get finished(): boolean {
+    return this.ended || this.isTTY || !this.readsLines;
   }
 
   get isTTY(): boolean {
@@ -1949,7 +2098,8 @@ export class LineInput {
     }
     const lines: Buffer[] = [];
     let start = 0;
-    for (let newline = chunk.indexOf(0x0a); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
+    const separator = this.separator;
+    for (let newline = chunk.indexOf(separator); newline !== -1; newline = chunk.indexOf(separator, start)) {
       let line = chunk.subarray(start, newline);
       if (this.partialLine) {
         line = Buffer.concat([this.partialLine, line]);
@@ -1968,7 +2118,7 @@ export class LineInput {
   private readonly onEnd = (): void => {
     this.ended = true;
     // EOF of a pipe or /dev/null is no request to a consumer; Ctrl-D on a terminal is.
-    if (this.readsLines || this.isTTY) this.onQuit();
+    if (this.readsLines || this.isTTY) this.onEnded();
   };
 
   /** On quit: a last line without a newline is still a line. */
@@ -1979,7 +2129,8 @@ export class LineInput {
   }
 
   private normalise(line: Buffer): Buffer {
-    if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
+    if (this.binary) return line;
+    if (this.separator === 0x0a && line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
     if (isUtf8(line)) return line;
     // A TEXT frame must be valid UTF-8: send the line with U+FFFD replacements rather than lose it.
     if (!this.warnedInvalid) this.output.error('warning: input is not valid UTF-8; invalid bytes are sent as U+FFFD');
@@ -2042,15 +2193,20 @@ class ChatClient implements AttemptHost {
   private quitRequest: { code: number; reason: string } | null = null;
   private interrupts = 0;
   private readonly backoffTimer = new Timer(() => this.endBackoff());
+  /** -w: after input ended, how long to keep receiving before closing. */
+  private readonly waitTimer = new Timer(() => this.quit(CloseCode.NORMAL));
+  /** A connection has opened, so the -x messages have gone out. */
+  private everOpened = false;
+  /** Messages printed, for --count. */
+  private shown = 0;
   private wakeFromBackoff: (() => void) | null = null;
 
   constructor(options: CliOptions, output: Output, io: ClientIo) {
     this.options = options;
     this.output = output;
     this.io = io;
-    const readsLines = options.target.role !== 'consumer';
-    this.input = new LineInput(io, output, readsLines, this.take, () => this.quit(CloseCode.NORMAL));
-    this.interactive = readsLines && this.input.isTTY;
+    this.input = new LineInput(io, output, options, this.take, () => this.inputEnded());
+    this.interactive = options.target.role !== 'consumer' && this.input.isTTY;
     this.target = options.target;
   }
 
@@ -2071,9 +2227,37 @@ class ChatClient implements AttemptHost {
       await this.backOff(attempt);
       if (this.quitRequest) break;
     }
+    this.waitTimer.clear();
     this.input.stop();
     this.listen(false);
+    if (this.options.count !== Infinity && this.shown < this.options.count) {
+      // A script must be able to tell that the answer never came.
+      this.output.error(`got ${this.shown} of ${this.options.count} message${this.options.count === 1 ? '' : 's'}`);
+      status = ExitStatus.FAILURE;
+    }
     return status;
+  }
+
+  /** End of stdin: quit at once (Ctrl-D on a terminal, or without -w), or begin the -w wait. */
+  private inputEnded(): void {
+    if (this.options.waitMs === null || this.input.isTTY) this.quit(CloseCode.NORMAL);
+    else this.startWaitWhenInputDone();
+  }
+
+  /** -w: once the -x messages went out and stdin is done, receive for the wait, then close. */
+  private startWaitWhenInputDone(): void {
+    const waitMs = this.options.waitMs;
+    if (waitMs === null || waitMs === Infinity || !this.everOpened || !this.input.finished || this.waitTimer.armed) return;
+    this.waitTimer.arm(waitMs);
+  }
+
+  get messagesLeft(): number {
+    return this.options.count - this.shown;
+  }
+
+  messagesShown(n: number): void {
+    this.shown += n;
+    if (this.shown >= this.options.count) this.quit(CloseCode.NORMAL);
   }
 
   private listen(on: boolean): void {
@@ -2153,9 +2337,11 @@ class ChatClient implements AttemptHost {
   // ---- AttemptHost
 
   opened(attempt: Attempt): void {
+    this.everOpened = true;
     const queued = this.input.takeQueued();
     if (queued.length > 0) this.deliver(attempt, queued);
     if (this.quitRequest) attempt.close(this.quitRequest.code, this.quitRequest.reason);
+    else this.startWaitWhenInputDone();
   }
 
   pauseInput(): void {

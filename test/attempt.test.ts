@@ -36,7 +36,7 @@ async function attemptAgainst(
   const stdout = server.stdout ?? new PassThrough().on('data', (chunk: Buffer) => out.push(chunk));
   const stderr = new PassThrough().on('data', (chunk: Buffer) => err.push(chunk));
   const output = new Output(options, { stdin: new PassThrough(), stdout, stderr, env: {}, signals: new EventEmitter() });
-  const host: AttemptHost = { interactive: false, opened: (attempt) => server.onOpen?.(attempt), pauseInput() {}, resumeInput() {} };
+  const host: AttemptHost = { interactive: false, messagesLeft: Infinity, messagesShown() {}, opened: (attempt) => server.onOpen?.(attempt), pauseInput() {}, resumeInput() {} };
   const attempt = new Attempt(options, options.target, output, host, []);
   const started = performance.now();
   const result = attempt.run();
@@ -180,7 +180,7 @@ t.test('unreachable: nothing listening', async (t) => {
   const options = parseCommandLine(['127.0.0.1', String(port), 'consumer'], {}) as CliOptions;
   const err: Buffer[] = [];
   const output = new Output(options, { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough().on('data', (c: Buffer) => err.push(c)), env: {}, signals: new EventEmitter() });
-  const host: AttemptHost = { interactive: false, opened() {}, pauseInput() {}, resumeInput() {} };
+  const host: AttemptHost = { interactive: false, messagesLeft: Infinity, messagesShown() {}, opened() {}, pauseInput() {}, resumeInput() {} };
   const result = await new Attempt(options, options.target, output, host, []).run();
   t.same([result.status, result.retry], [1, true]);
   t.match(Buffer.concat(err).toString(), /cannot connect to 127\.0\.0\.1:\d+: connection refused/);

@@ -112,11 +112,19 @@ t.test('TCP end without CLOSE is a failure; a failed handshake sends nothing', a
   t.equal(exitStatusFor(connection), 1);
 
   const refused = openConnection().connection;
-  refused.sendText(Buffer.from('queued'));
-  refused.receiveData(Buffer.from('HTTP/1.1 403 Forbidden\r\n\r\n'));
+  refused.receiveData(Buffer.from('HTTP/1.1 403 Forbidden\r\n\r\ntoken\r\n'));
+  t.equal(refused.state, 'HANDSHAKING', 'no Content-Length: the body is read until the server closes');
+  refused.receiveData(Buffer.from('\x1b[2J  expired'));
+  refused.receiveEof();
   t.equal(refused.state, 'CLOSED');
   t.same(refused.dataToSend(), []);
-  t.match(refused.failure?.message, 'server refused the upgrade: HTTP/1.1 403 Forbidden');
+  t.equal(refused.failure?.message, 'server refused the upgrade: HTTP/1.1 403 Forbidden — token [2J expired', 'the start of the body, on one safe line');
+  t.equal(refused.failure?.kind, 'handshake');
+
+  const long = openConnection().connection;
+  long.receiveData(Buffer.from(`HTTP/1.1 401 Unauthorized\r\nContent-Length: 1000\r\n\r\n${'x'.repeat(300)}`));
+  t.equal(long.state, 'CLOSED', 'done after 200 bytes of a longer body');
+  t.equal(long.failure?.message, `server refused the upgrade: HTTP/1.1 401 Unauthorized — ${'x'.repeat(200)} …`);
 });
 
 t.test('messages of every size, fragmented and chunked at random, come out intact (assembly blocks reused)', async (t) => {

@@ -105,7 +105,8 @@ t.test('URLs: ws://HOST:PORT/ROLE works like HOST PORT ROLE; IPv6 literals and d
   t.same(parseTarget(['wss://chat.example.org/consumer']), { secure: true, host: 'chat.example.org', port: 443, role: 'consumer', path: '/consumer' });
   t.same(parseTarget(['ws://example.org/producer']), { secure: false, host: 'example.org', port: 80, role: 'producer', path: '/producer' });
   t.same(parseTarget(['::1', '8001', 'both']), { secure: false, host: '::1', port: 8001, role: 'both', path: '/both' });
-  t.throws(() => parseTarget(['ws://example.org/lobby']), /URL path must be \/producer, \/consumer or \/both/);
+  t.same(parseTarget(['ws://example.org/chat/room?id=7']), { secure: false, host: 'example.org', port: 80, role: 'both', path: '/chat/room?id=7' }, 'any other path: both, sent as given');
+  t.same(parseTarget(['ws://example.org']), { secure: false, host: 'example.org', port: 80, role: 'both', path: '/' });
   t.throws(() => parseCommandLine(['--insecure', '127.0.0.1', '8001', 'both']), /only to wss:\/\//);
   const server = await startFakeServer({
     script: async (session) => {
