@@ -1,0 +1,99 @@
+// Any endpoint and one-shot scripting, against a `ws` echo server started here: it answers each message
+// with "TYPE:payload" (the same frame type), so a test can see what was sent and how.
+
+import t, { type Test } from 'tap';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { runClient, runInProcess } from './helpers.ts';
+import { startFakeServer } from './fake-server.ts';
+
+async function startEchoServer(t: Test) {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  const requests: string[] = [];
+  const received: { binary: boolean; data: Buffer }[] = [];
+  wss.on('connection', (ws, request) => {
+    requests.push(request.url ?? '');
+    ws.on('message', (data: Buffer, binary) => {
+      received.push({ binary, data });
+      ws.send(binary ? Buffer.concat([Buffer.from('binary:'), data]) : `text:${data.toString()}`, { binary });
+    });
+  });
+  t.teardown(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, requests, received };
+}
+
+t.test('any path and query arrive unchanged; any other path means both; --role and -c', async (t) => {
+  const echo = await startEchoServer(t);
+  const run = runInProcess([`${echo.url}/chat/room?id=7&x=%20`], { input: 'hi\n' });
+  t.equal(await run.exit, 0, run.stderr());
+  t.same(echo.requests, ['/chat/room?id=7&x=%20']);
+  t.equal(echo.received[0]?.data.toString(), 'hi', 'both: stdin is sent');
+  const consumer = runInProcess(['--role', 'consumer', '-w', '0.2', '-c', `${echo.url}/ws`], { input: 'not sent\n' });
+  t.equal(await consumer.exit, 0, consumer.stderr());
+  t.equal(echo.received.length, 1, '--role consumer sends nothing');
+  t.same(echo.requests.at(-1), '/ws', '-c URL');
+});
+
+t.test('-x MESSAGE -w 1: the reply is printed, then CLOSE 1000 after the wait', async (t) => {
+  const echo = await startEchoServer(t);
+  const run = runClient(['-x', 'hello', '-w', '1', `${echo.url}/`], { stdin: 'ignore' });
+  t.equal(await run.exit, 0, run.stderr());
+  t.equal(run.stdout(), 'text:hello\n');
+  t.ok(run.elapsedMs() >= 1000, `kept receiving for the wait (${run.elapsedMs()} ms)`);
+});
+
+t.test('-x a -x b --count 2: exits 0 once both replies came, with stdin still open', async (t) => {
+  const echo = await startEchoServer(t);
+  const run = runInProcess(['-x', 'a', '-x', 'b', '--count', '2', `${echo.url}/`]); // stdin never ends
+  t.equal(await run.exit, 0, run.stderr());
+  t.equal(run.stdout(), 'text:a\ntext:b\n');
+  t.same(echo.received.map((m) => m.data.toString()), ['a', 'b'], '-x messages in order');
+});
+
+t.test('--count 3 -w 0.3 with one reply: exit 1, and says so', async (t) => {
+  const echo = await startEchoServer(t);
+  const run = runInProcess(['-x', 'only one', '--count', '3', '-w', '0.3', `${echo.url}/`], { stdin: 'ignore' });
+  t.equal(await run.exit, 1);
+  t.equal(run.stdout(), 'text:only one\n');
+  t.match(run.stderr(), /got 1 of 3 messages/);
+});
+
+t.test('echo x | client -w 1 URL: the reply to piped input is printed; -1 stops at the first', async (t) => {
+  const echo = await startEchoServer(t);
+  const run = runClient(['-w', '1', `${echo.url}/`], { input: 'x\n' });
+  t.equal(await run.exit, 0, run.stderr());
+  t.equal(run.stdout(), 'text:x\n');
+  const first = runInProcess(['-1', `${echo.url}/`], { input: 'one\ntwo\n' });
+  t.equal(await first.exit, 0);
+  t.equal(first.stdout(), 'text:one\n');
+});
+
+t.test('-0: NUL-separated messages round-trip with newlines inside', async (t) => {
+  const echo = await startEchoServer(t);
+  const run = runInProcess(['-0', '--count', '2', `${echo.url}/`], { input: '{\n  "a": 1\n}\0line two\r\n\0' });
+  t.equal(await run.exit, 0, run.stderr());
+  t.same(echo.received.map((m) => m.data.toString()), ['{\n  "a": 1\n}', 'line two\r\n']);
+  t.equal(run.stdout(), 'text:{\n  "a": 1\n}\0text:line two\r\n\0');
+});
+
+t.test('--binary sends BINARY frames; --hex and --base64 print binary replies whole', async (t) => {
+  const echo = await startEchoServer(t);
+  const bytes = Buffer.from([0xff, 0x0a, 0x80, 0x41]); // not UTF-8, with a newline inside (-0 keeps it)
+  const hex = runInProcess(['-0', '--binary', '--hex', '-1', `${echo.url}/`], { input: Buffer.concat([bytes, Buffer.from([0])]) });
+  t.equal(await hex.exit, 0, hex.stderr());
+  t.ok(echo.received[0]?.binary, 'a BINARY frame');
+  t.ok(echo.received[0]?.data.equals(bytes), 'the exact bytes (no UTF-8 repair)');
+  t.equal(hex.stdout(), Buffer.concat([Buffer.from('binary:'), bytes]).toString('hex') + '\0');
+  const b64 = runInProcess(['--binary', '--base64', '-1', `${echo.url}/`], { input: 'abc\n' });
+  t.equal(await b64.exit, 0);
+  t.equal(b64.stdout(), Buffer.from('binary:abc').toString('base64') + '\n');
+});
+
+t.test('a refused upgrade shows the start of the body', async (t) => {
+  const server = await startFakeServer({ respond: () => 'HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\ntoken expired\n' });
+  t.teardown(() => server.close());
+  const run = runInProcess([`ws://127.0.0.1:${server.port}/socket?token=old`], { stdin: 'ignore' });
+  t.equal(await run.exit, 1);
+  t.equal(run.stderr(), 'wsc: server refused the upgrade: HTTP/1.1 403 Forbidden — token expired\n');
+});
