@@ -747,6 +747,10 @@ export class ClientConnection {
   private refusal: { error: string; body: Buffer; wanted: number; more: boolean } | null = null;
   /** After a CLOSE was received or the client failed the connection, incoming bytes are not acted on. */
   private ignoringInput = false;
+  /** The transport cannot take more bytes for now (see pauseWriting). */
+  private writingPaused = false;
+  /** The latest PING's payload, answered when writing resumes: earlier unsent PONGs are dropped. */
+  private pongDue: Buffer | null = null;
 
   constructor(options: ConnectionOptions) {
     this.key = options.key ?? randomBytes(16).toString('base64');
@@ -825,6 +829,28 @@ export class ClientConnection {
     return this.state === 'OPEN' && this.closeSent === null;
   }
 
+  /**
+   * Flow control from the transport (as asyncio's pause_writing / resume_writing): while the socket cannot
+   * take more, a PING is answered by holding its payload, replacing any earlier one (RFC 6455 5.5.3 allows
+   * answering only the most recent PING). So a server that floods PINGs and never reads cannot make the
+   * client queue replies without limit. Reading goes on: a client that stopped reading while its writes
+   * wait could deadlock with a server that stops reading while its own writes wait.
+   */
+  pauseWriting(): void {
+    this.writingPaused = true;
+  }
+
+  resumeWriting(): void {
+    this.writingPaused = false;
+    this.sendDuePong();
+  }
+
+  private sendDuePong(): void {
+    const payload = this.pongDue;
+    this.pongDue = null;
+    if (payload !== null && this.closeSent === null && this.state === 'OPEN') this.sendFrame(Opcode.PONG, payload);
+  }
+
   /** One text message. Returns false when it cannot be sent (not OPEN yet, or the closing handshake has begun). */
   sendText(payload: Buffer): boolean {
     if (!this.acceptsMessages) return false;
@@ -879,6 +905,7 @@ export class ClientConnection {
   }
 
   private sendClose(code: number | null, reason: string): void {
+    this.sendDuePong();
     this.sendFrame(Opcode.CLOSE, encodeClosePayload(code, reason));
     this.closeSent = { code, reason };
     this.state = 'CLOSING';
@@ -1036,7 +1063,9 @@ export class ClientConnection {
     if (this.traceFrames) this.events.push({ type: 'frame', direction: 'received', header: this.frame!, controlPayload: payload });
     if (opcode === Opcode.PING) {
       this.events.push({ type: 'ping', payload });
-      if (this.closeSent === null) this.sendFrame(Opcode.PONG, payload);
+      if (this.closeSent !== null) return;
+      this.pongDue = payload;
+      if (!this.writingPaused) this.sendDuePong();
     } else if (opcode === Opcode.PONG) {
       this.events.push({ type: 'pong', payload });
     } else {
@@ -1783,7 +1812,9 @@ export class Attempt {
 
   private readonly onSocketDrain = (): void => {
     this.awaitingDrain = false;
+    this.connection.resumeWriting();
     this.host.resumeInput();
+    this.step();
   };
 
   // ---- the select loop
@@ -1857,6 +1888,7 @@ export class Attempt {
     if (data.length === 0 || socket === null || socket.destroyed) return;
     if (socket.write(data.length === 1 ? data[0]! : Buffer.concat(data)) || this.awaitingDrain) return;
     this.awaitingDrain = true;
+    this.connection.pauseWriting();
     this.host.pauseInput();
     socket.once('drain', this.onSocketDrain);
   }

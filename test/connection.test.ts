@@ -51,6 +51,26 @@ t.test('OPEN: PING answered with the same payload, also in the middle of a fragm
   t.same(texts(connection.eventsReceived()), ['hello']);
 });
 
+t.test('while the transport cannot take more, only the latest PING is answered, when writing resumes', async (t) => {
+  const { connection } = openConnection();
+  connection.receiveData(Buffer.from(validResponse(KEY)));
+  connection.pauseWriting();
+  connection.receiveData(Buffer.concat([ping('one'), ping('two')]));
+  connection.receiveData(ping('three'));
+  t.same(sentFrames(connection), [], 'no PONG queued while paused');
+  t.same(connection.eventsReceived().filter((e) => e.type === 'ping').length, 3, 'every PING is still reported');
+  connection.resumeWriting();
+  t.same(sentFrames(connection).map((f) => [f.opcode, f.payload.toString()]), [[OP.PONG, 'three']]);
+  connection.resumeWriting();
+  t.same(sentFrames(connection), [], 'answered once');
+  // A due PONG goes out before the CLOSE echo, never after it.
+  connection.pauseWriting();
+  connection.receiveData(Buffer.concat([ping('four'), close(1000)]));
+  t.same(sentFrames(connection).map((f) => f.opcode), [OP.PONG, OP.CLOSE]);
+  connection.resumeWriting();
+  t.same(sentFrames(connection), [], 'nothing after the CLOSE');
+});
+
 t.test('server CLOSE: echoed with the same payload, then CLOSED; nothing after it is acted on', async (t) => {
   const { connection } = openConnection();
   connection.receiveData(Buffer.from(validResponse(KEY)));

@@ -1,0 +1,74 @@
+// Memory under hostile volume: the real client process against the raw-TCP fake server. Peak memory is the
+// kernel's own figure (VmHWM in /proc/PID/status), read by the test while the client still runs; nothing
+// here asserts a time.
+
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { runClient } from './helpers.ts';
+import { close, cont, OP, ping, startFakeServer, text } from './fake-server.ts';
+
+/** The client's peak resident memory so far, in MB. */
+function peakMegabytes(pid: number): number {
+  const kilobytes = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kilobytes) / 1024;
+}
+
+const LIMIT_MB = 150;
+const hasProc = (() => {
+  try {
+    readFileSync('/proc/self/status');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+t.test('a million PINGs from a server that never reads: memory stays bounded, no Node warning', { skip: !hasProc && 'needs /proc' }, async (t) => {
+  let peak = 0;
+  let pongs = 0;
+  const server = await startFakeServer({
+    script: async (session) => {
+      session.socket.pause(); // never read: every PONG the client writes stays with it
+      const batch = Buffer.concat(Array.from({ length: 1000 }, (_, i) => ping(Buffer.alloc(125, 0x61 + (i % 26)))));
+      for (let i = 0; i < 1000; i++) await session.send(batch);
+      peak = peakMegabytes(client.child.pid!);
+      session.socket.resume();
+      await session.send(close(1000, 'done'));
+      await session.waitForEnd(20_000);
+      pongs = session.frames.filter((frame) => frame.opcode === OP.PONG).length;
+    },
+  });
+  t.teardown(() => server.close());
+  const client = runClient(['127.0.0.1', String(server.port), 'consumer'], { stdin: 'ignore', killAfterMs: 60_000 });
+  t.equal(await client.exit, 0, 'the client closes cleanly after the flood');
+  await server.scriptDone;
+  t.comment(`peak RSS ${peak.toFixed(1)} MB after 1,000,000 PINGs (127 MB), ${pongs} PONGs sent`);
+  t.ok(peak > 0 && peak < LIMIT_MB, `peak RSS ${peak.toFixed(1)} MB is under ${LIMIT_MB} MB`);
+  t.ok(pongs >= 1, 'PINGs were answered');
+  t.notMatch(client.stderr(), /Warning|MaxListeners/, 'no Node warning on stderr');
+});
+
+t.test('two million one-byte fragments of one message: bounded, and the message arrives whole', { skip: !hasProc && 'needs /proc' }, async (t) => {
+  let peak = 0;
+  const count = 2_000_000;
+  const server = await startFakeServer({
+    script: async (session) => {
+      const piece = cont('x', { fin: false });
+      await session.send(text('x', { fin: false }));
+      const batch = Buffer.concat(Array.from({ length: 10_000 }, () => piece));
+      for (let i = 0; i < count / 10_000 - 1; i++) await session.send(batch);
+      await session.send(Buffer.concat([...Array.from({ length: 9_998 }, () => piece), cont('x')]));
+      await client.waitFor('stdout', '\n', 30_000);
+      peak = peakMegabytes(client.child.pid!);
+      await session.send(close(1000));
+      await session.waitForClose();
+    },
+  });
+  t.teardown(() => server.close());
+  const client = runClient(['127.0.0.1', String(server.port), 'consumer'], { stdin: 'ignore', killAfterMs: 60_000 });
+  t.equal(await client.exit, 0);
+  await server.scriptDone;
+  t.comment(`peak RSS ${peak.toFixed(1)} MB for ${count} fragments`);
+  t.equal(client.stdout(), 'x'.repeat(count) + '\n', 'one message of every fragment');
+  t.ok(peak > 0 && peak < LIMIT_MB, `peak RSS ${peak.toFixed(1)} MB is under ${LIMIT_MB} MB`);
+});
