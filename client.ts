@@ -7,7 +7,7 @@
 
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -124,8 +124,12 @@ export interface CliOptions {
   passphrase: string | null;
   /** Extra request headers, in order (-H), with Origin (-o) and Authorization (--auth) among them. */
   headers: [string, string][];
-  /** user:password for Basic authentication (--auth, or the URL's user:password@). */
+  /** user:password for Basic authentication (--auth, --auth-file, the URL's user:password@, WSC_AUTH). */
   auth: string | null;
+  /** --auth USER (or a URL's user@) without a password: main() asks for it at a no-echo prompt. */
+  authUser: string | null;
+  /** Said on stderr before connecting (a secret file others can read). */
+  warnings: string[];
   subprotocols: string[];
   followRedirects: boolean;
   maxRedirects: number;
@@ -213,7 +217,9 @@ otherwise both (--role ROLE overrides).
 
 Connection:
   -H, --header "NAME: VALUE"     add a request header (repeatable)
-      --auth USER:PASSWORD       HTTP Basic authentication (also from a URL's user:password@)
+      --auth USER[:PASSWORD]     HTTP Basic authentication (also a URL's user:password@); without the
+                                 password, it is asked for on the terminal (no echo)
+      --auth-file FILE           read USER:PASSWORD from FILE (safer than the command line; WSC_AUTH too)
   -o, --origin ORIGIN            send an Origin header
   -s, --subprotocol NAME         offer a subprotocol (repeatable); the server's choice is reported
   -L, --location                 follow HTTP redirects of the upgrade request
@@ -227,7 +233,8 @@ TLS (wss://):
       --ca FILE                  also trust this CA certificate (PEM)
       --cert FILE                client certificate (PEM)
       --key FILE                 its private key (PEM)
-      --passphrase TEXT          the key's passphrase
+      --passphrase TEXT          the key's passphrase (--passphrase-file FILE, or WSC_PASSPHRASE, keep it
+                                 out of the process list)
   -n, --insecure                 do not verify the server's certificate (prints a warning; --no-check too)
 Liveness:
       --ping-interval SECONDS    send a PING every SECONDS (default 30; 0 = never)
@@ -1149,6 +1156,51 @@ export function describeBinary(data: Buffer): string {
   return `[binary ${data.length} byte${data.length === 1 ? '' : 's'}${data.length ? ': ' + preview : ''}${data.length > 16 ? ' …' : ''}]`;
 }
 
+// ---- secrets in output
+
+/** How a secret is shown: its size only. */
+export function redacted(secret: string): string {
+  return `<redacted, ${Buffer.byteLength(secret, 'utf8')} bytes>`;
+}
+
+/** A URL's password (scheme://user:password@host) in any text, redacted. */
+export function redactUrlPasswords(text: string): string {
+  return text.replace(/(\/\/[^\s/:@]*):([^\s/@]*)@/g, (_, user: string, password: string) => `${user}:${redacted(password)}@`);
+}
+
+/** Headers whose values are credentials: shown by size only under -v. */
+const SECRET_HEADERS = new Set([...CREDENTIAL_HEADERS, 'set-cookie']);
+
+/** One header line for -v: a credential header's value is replaced by its size. */
+export function redactHeaderLine(line: string): string {
+  const colon = line.indexOf(':');
+  if (colon < 0 || !SECRET_HEADERS.has(line.slice(0, colon).trim().toLowerCase())) return line;
+  return `${line.slice(0, colon)}: ${redacted(line.slice(colon + 1).trim())}`;
+}
+
+/** Shorter strings are not looked for in output: replacing every "ab" would say more than it hides. */
+const MIN_SECRET_LENGTH = 4;
+
+/**
+ * Every secret the options hold, in the forms it may take in output (plain, and base64 as in Basic auth):
+ * status and error lines are scrubbed of them, since a server may echo one back in a refusal or a close reason.
+ */
+export function secretsOf(options: CliOptions): string[] {
+  const secrets: string[] = [];
+  const basic = (auth: string) => {
+    secrets.push(auth.slice(auth.indexOf(':') + 1), Buffer.from(auth, 'utf8').toString('base64'));
+  };
+  if (options.auth !== null) basic(options.auth);
+  if (options.passphrase !== null) secrets.push(options.passphrase);
+  for (const [name, value] of options.headers) {
+    // "Bearer TOKEN": the token alone is a secret too.
+    if (CREDENTIAL_HEADERS.has(name.toLowerCase())) secrets.push(value, value.split(' ').pop()!);
+  }
+  const proxyAuth = options.proxy === null ? null : parseProxyUrl(options.proxy).auth;
+  if (proxyAuth !== null) basic(proxyAuth);
+  return secrets.filter((secret) => secret.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+}
+
 const SGR = { reset: '\x1b[0m', dim: '\x1b[2m', green: '\x1b[32m', cyan: '\x1b[36m', red: '\x1b[31m' };
 
 // ----------------------------------------------------------------------------------- command line
@@ -1179,7 +1231,7 @@ export function parseTarget(positionals: string[]): Target {
     const secure = url.protocol === 'wss:';
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const target: Target = { secure, host, port: url.port ? Number(url.port) : secure ? 443 : 80, role, path: `${url.pathname}${url.search}` };
-    if (url.username) target.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    if (url.username) target.auth = decodeURIComponent(url.username) + (url.password ? `:${decodeURIComponent(url.password)}` : '');
     return target;
   }
   if (positionals.length !== 3) {
@@ -1273,6 +1325,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         cert: { type: 'string' },
         key: { type: 'string' },
         passphrase: { type: 'string' },
+        'passphrase-file': { type: 'string' },
+        'auth-file': { type: 'string' },
         header: { type: 'string', short: 'H', multiple: true },
         auth: { type: 'string' },
         origin: { type: 'string', short: 'o' },
@@ -1315,8 +1369,6 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together');
   const headers = (values.header ?? []).map(parseHeaderOption);
   if (values.origin !== undefined) headers.push(['Origin', values.origin]);
-  const auth = values.auth ?? target.auth ?? null;
-  if (auth !== null && !auth.includes(':')) throw new UsageError('--auth must be USER:PASSWORD');
   for (const name of values.subprotocol ?? []) {
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new UsageError(`--subprotocol must be a token (letters, digits, !#$%&'*+.^_\`|~-), not ${JSON.stringify(name)}`);
   }
@@ -1340,9 +1392,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     caFile: values.ca ?? null,
     certFile: values.cert ?? null,
     keyFile: values.key ?? null,
-    passphrase: values.passphrase ?? null,
     headers,
-    auth,
+    ...parseCredentials(values, target, env),
     subprotocols: values.subprotocol ?? [],
     followRedirects: values.location ?? false,
     maxRedirects,
@@ -1351,6 +1402,52 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     verbose: values.verbose ?? false,
     ...parseScripting(values, target),
   };
+}
+
+/**
+ * Basic-auth credentials and the key's passphrase, from the first source given: the command line
+ * (--auth, --passphrase; the URL's user:password@), a file (--auth-file, --passphrase-file), then the
+ * environment (WSC_AUTH, WSC_PASSPHRASE). The file and the environment keep secrets out of `ps`.
+ */
+function parseCredentials(
+  values: { auth?: string; 'auth-file'?: string; passphrase?: string; 'passphrase-file'?: string },
+  target: Target,
+  env: NodeJS.ProcessEnv,
+): Pick<CliOptions, 'auth' | 'authUser' | 'passphrase' | 'warnings'> {
+  const warnings: string[] = [];
+  const fromFile = (option: string, file: string | undefined): string | undefined => {
+    if (file === undefined) return undefined;
+    const { value, warning } = readSecretFile(option, file);
+    if (warning) warnings.push(warning);
+    return value;
+  };
+  if (values.auth !== undefined && values['auth-file'] !== undefined) throw new UsageError('--auth and --auth-file are alternatives: give one');
+  if (values.passphrase !== undefined && values['passphrase-file'] !== undefined) throw new UsageError('--passphrase and --passphrase-file are alternatives: give one');
+  const fileAuth = fromFile('--auth-file', values['auth-file']);
+  if (fileAuth !== undefined && !fileAuth.includes(':')) throw new UsageError(`--auth-file ${values['auth-file']} must hold USER:PASSWORD on its first line`);
+  const envAuth = env.WSC_AUTH || undefined;
+  if (envAuth !== undefined && !envAuth.includes(':')) throw new UsageError('WSC_AUTH must be USER:PASSWORD');
+  const given = values.auth ?? fileAuth ?? target.auth ?? envAuth ?? null;
+  if (given === '' || given?.startsWith(':')) throw new UsageError('--auth needs a user name: USER[:PASSWORD]');
+  const passphrase = values.passphrase ?? fromFile('--passphrase-file', values['passphrase-file']) ?? (env.WSC_PASSPHRASE || null);
+  const complete = given === null || given.includes(':');
+  return { auth: complete ? given : null, authUser: complete ? null : given, passphrase, warnings };
+}
+
+/** The first line of a secret file; a warning when other users may read it (as ssh says of keys). */
+function readSecretFile(option: string, file: string): { value: string; warning: string | null } {
+  let text: string, mode: number;
+  try {
+    text = readFileSync(file, 'utf8');
+    mode = statSync(file).mode;
+  } catch (error) {
+    throw new UsageError(`cannot read the ${option} file: ${(error as Error).message}`);
+  }
+  const value = text.split(/\r?\n/)[0]!;
+  if (value === '') throw new UsageError(`the ${option} file ${file} is empty`);
+  const readable = (mode & 0o044) !== 0;
+  const octal = (mode & 0o777).toString(8).padStart(4, '0');
+  return { value, warning: readable ? `warning: ${file} can be read by other users (mode ${octal}); chmod 600 ${file}` : null };
 }
 
 /** The target from -c URL or the positionals, with --role applied (URLs only). */
@@ -1470,6 +1567,8 @@ export interface ClientIo {
   env: NodeJS.ProcessEnv;
   /** Where SIGINT and SIGTERM come from: the process, or a test's stand-in. */
   signals: SignalSource;
+  /** Rename the process as `ps` shows it (the real process only). */
+  setTitle?: (title: string) => void;
 }
 
 export interface SignalSource {
@@ -1478,7 +1577,10 @@ export interface SignalSource {
 }
 
 export function processIo(): ClientIo {
-  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, signals: process };
+  const setTitle = (title: string) => {
+    process.title = title;
+  };
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, signals: process, setTitle };
 }
 
 /** A batch of messages at least this big is handed to stdout as it is instead of copied (see Output). */
@@ -1512,9 +1614,12 @@ export class Output {
   private drainWaiters: (() => void)[] = [];
   /** What ends a message on stdout: a newline, or NUL with -0. */
   private readonly separator: Buffer;
+  /** Never shown in a status, error or -v line, nor in a JSON event other than a message (see secretsOf). */
+  private readonly secrets: string[];
 
   constructor(options: CliOptions, io: ClientIo) {
     this.separator = Buffer.from([options.separator]);
+    this.secrets = secretsOf(options);
     this.options = options;
     this.stdout = io.stdout;
     this.stderr = io.stderr;
@@ -1555,8 +1660,14 @@ export class Output {
 
   private stderrLine(code: string, text: string): void {
     this.flush();
-    const line = `wsc: ${text}`;
+    const line = `wsc: ${this.redact(text)}`;
     this.stderr.write((this.stderrColor ? `${code}${line}${SGR.reset}` : line) + '\n');
+  }
+
+  redact(text: string): string {
+    let safe = redactUrlPasswords(text);
+    for (const secret of this.secrets) if (safe.includes(secret)) safe = safe.replaceAll(secret, redacted(secret));
+    return safe;
   }
 
   private paint(code: string, text: string): string {
@@ -1572,7 +1683,8 @@ export class Output {
   message(type: 'text' | 'binary', chunks: Buffer[], size: number): void {
     if (this.options.json) {
       const data = joinChunks(chunks, size);
-      this.json(type === 'text' ? { type: 'message', text: data.toString('utf8') } : { type: 'binary', base64: data.toString('base64') });
+      const event = type === 'text' ? { type: 'message', text: data.toString('utf8') } : { type: 'binary', base64: data.toString('base64') };
+      if (this.options.json) this.push(Buffer.from(JSON.stringify(event) + '\n'));
     } else if (type === 'binary') {
       const data = joinChunks(chunks, size);
       const encoding = this.options.binaryEncoding;
@@ -1593,8 +1705,9 @@ export class Output {
     else for (const data of textPayloads(event)) this.message('text', [data], data.length);
   }
 
+  /** A JSON event about the connection (messages go through message()): scrubbed of secrets. */
   json(event: Record<string, unknown>): void {
-    if (this.options.json) this.push(Buffer.from(JSON.stringify(event) + '\n'));
+    if (this.options.json) this.push(Buffer.from(JSON.stringify(event, (_, value: unknown) => (typeof value === 'string' ? this.redact(value) : value)) + '\n'));
   }
 
   /** Write what was gathered (see the class comment for when `mustWait` is set). */
@@ -1708,7 +1821,7 @@ export class Attempt {
 
   async run(): Promise<AttemptResult> {
     const { options, output } = this;
-    if (options.verbose) for (const line of this.connection.request.trimEnd().split('\r\n')) output.trace(`> ${line}`);
+    if (options.verbose) for (const line of this.connection.request.trimEnd().split('\r\n')) output.trace(`> ${redactHeaderLine(line)}`);
     // node:tls is loaded only for wss://: a ws:// run starts without it.
     if (this.target.secure) this.tls = await import('node:tls');
     let tunnel: TunnelResult | null = null;
@@ -2041,7 +2154,7 @@ export class Attempt {
 
   private traceResponse(): void {
     const { connection, output } = this;
-    for (const line of connection.response.split('\r\n')) output.trace(`< ${line}`);
+    for (const line of connection.response.split('\r\n')) output.trace(`< ${redactHeaderLine(line)}`);
     const received = /^sec-websocket-accept:\s*(.*)$/im.exec(connection.response)?.[1] ?? '(none)';
     output.trace(`Sec-WebSocket-Accept: expected ${computeAcceptKey(connection.key)} (SHA-1 of the key + ${WEBSOCKET_GUID}), received ${received}`);
   }
@@ -2560,6 +2673,59 @@ export function reconnectDelay(attempt: number, random = Math.random): number {
   return Math.round(base * (0.75 + random() * 0.5));
 }
 
+// ------------------------------------------------------------------------------------ password prompt
+
+type TerminalInput = ClientIo['stdin'] & { setRawMode(raw: boolean): unknown };
+
+/** --auth USER without a password: ask on the terminal, as ssh does. Returns an exit status if it cannot. */
+async function askForPassword(options: CliOptions, io: ClientIo): Promise<number | null> {
+  const user = options.authUser!;
+  if (io.stdin.isTTY !== true) {
+    io.stderr.write(`wsc: --auth ${user} has no password and stdin is not a terminal to ask for it; give USER:PASSWORD in WSC_AUTH or --auth-file FILE\n`);
+    return ExitStatus.USAGE;
+  }
+  const password = await readHidden(io.stdin as TerminalInput, io.stderr, `Password for ${user}: `);
+  if (password === null) {
+    io.stderr.write('wsc: no password given\n');
+    return ExitStatus.FAILURE;
+  }
+  options.auth = `${user}:${password}`;
+  options.authUser = null;
+  return null;
+}
+
+/** One line typed without echo (raw mode). Backspace and Ctrl-U edit; Ctrl-C, or Ctrl-D on nothing, cancel (null). */
+function readHidden(stdin: TerminalInput, stderr: Writable, prompt: string): Promise<string | null> {
+  stderr.write(prompt);
+  stdin.setRawMode(true);
+  return new Promise((resolve) => {
+    let typed: string[] = [];
+    const finish = (value: string | null, rest: string) => {
+      stdin.removeListener('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      // Typed ahead after Enter: chat input, not part of the password.
+      if (rest.replace(/^\n/, '') !== '') stdin.unshift(Buffer.from(rest.replace(/^\n/, '').replace(/\r/g, '\n')));
+      stderr.write('\n');
+      resolve(value);
+    };
+    const onData = (chunk: Buffer) => {
+      const chars = [...chunk.toString('utf8')];
+      for (let i = 0; i < chars.length; i++) {
+        const ch = chars[i]!;
+        const rest = () => chars.slice(i + 1).join('');
+        if (ch === '\r' || ch === '\n') return finish(typed.join(''), rest());
+        if (ch === '\x03' || (ch === '\x04' && typed.length === 0)) return finish(null, '');
+        if (ch === '\x7f' || ch === '\b') typed.pop();
+        else if (ch === '\x15') typed = [];
+        else if (ch >= ' ') typed.push(ch);
+      }
+    };
+    stdin.on('data', onData);
+    stdin.resume();
+  });
+}
+
 // ---------------------------------------------------------------------------------------------- main
 
 /** Parse the command line and run the client; returns the exit status (0 closed normally, 1 failed, 2 usage). */
@@ -2569,7 +2735,7 @@ export async function main(argv: string[], io: ClientIo = processIo()): Promise<
     options = parseCommandLine(argv, io.env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`wsc: ${error.message}\n${USAGE}\n`);
+    io.stderr.write(`wsc: ${redactUrlPasswords(error.message)}\n${USAGE}\n`);
     return ExitStatus.USAGE;
   }
   if (options === 'help') {
@@ -2580,6 +2746,13 @@ export async function main(argv: string[], io: ClientIo = processIo()): Promise<
     io.stdout.write(`wsc ${VERSION}\n`);
     return ExitStatus.OK;
   }
+  // The arguments may hold a password: `ps` shows only the URL from here on (other users can run ps).
+  io.setTitle?.(`wsc ${targetUrl(options.target)}`);
+  if (options.authUser !== null) {
+    const status = await askForPassword(options, io);
+    if (status !== null) return status;
+  }
+  for (const warning of options.warnings) io.stderr.write(`wsc: ${warning}\n`);
   for (const [flag, file] of [['--ca', options.caFile], ['--cert', options.certFile], ['--key', options.keyFile]] as const) {
     if (file === null) continue;
     try {

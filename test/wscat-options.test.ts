@@ -2,7 +2,7 @@
 
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
@@ -235,6 +235,18 @@ t.test('--cert/--key/--passphrase: a client certificate for a server that requir
   await encrypted.waitFor('stdout', 'hello wsc client\n');
   encrypted.kill('SIGTERM');
   t.equal(await encrypted.exit, 0, '--passphrase unlocks an encrypted key');
+  // The same passphrase kept off the command line: in a file, or in the environment.
+  writeFileSync(join(dir, 'passphrase'), 'open sesame\n', { mode: 0o600 });
+  for (const [how, extra, env] of [
+    ['--passphrase-file', ['--passphrase-file', join(dir, 'passphrase')], {}],
+    ['WSC_PASSPHRASE', [], { WSC_PASSPHRASE: 'open sesame' }],
+  ] as const) {
+    const run = runInProcess(['--ca', join(dir, 'server.pem'), '--cert', join(dir, 'client.pem'), '--key', join(dir, 'client-encrypted.key'), ...extra, url], { env });
+    await run.waitFor('stdout', 'hello wsc client\n');
+    run.kill('SIGTERM');
+    t.equal(await run.exit, 0, `${how} unlocks the key`);
+    t.notMatch(run.stderr(), /warning/, `${how}: no warning for a private file`);
+  }
   const proxy = await startProxy();
   t.teardown(() => proxy.close());
   const tunnelled = runInProcess(['--proxy', `http://127.0.0.1:${proxy.port}`, '--ca', join(dir, 'server.pem'), '--cert', join(dir, 'client.pem'), '--key', join(dir, 'client.key'), url]);
