@@ -5,7 +5,8 @@
 //
 //   npm run bench                 all scenarios, 5 runs each after a warm-up
 //   npm run bench -- --runs 3 --only flood,big
-// Scenario ids: startup, exit, flood, big, pipe, slow, scale, idle. The start-up and exit scenarios run the
+// Scenario ids: startup, exit, flood, big, pipe, slow, scale, idle, and the hostile-volume cases pings,
+// pings10m, fragments, stuck (all four: volume) and soak (120 s, only when asked for). The start-up and exit scenarios run the
 // installed form, dist/wsc.mjs (npm run build; npm install builds it too).
 
 import { spawn } from 'node:child_process';
@@ -280,6 +281,186 @@ async function measureIdleCpu(client: ClientName, seconds: number): Promise<numb
   return used;
 }
 
+// ------------------------------------------------------------------------- hostile volume
+
+/** A server's part in a volume case: given the socket after the handshake; resolves when the load is over
+ * (the peak is read then, and the server sends CLOSE 1000 and starts reading). */
+type VolumeServe = (socket: net.Socket, client: { pid: number; peakMB(): number }) => Promise<void>;
+
+interface VolumeResult {
+  peakMB: number;
+  /** Peak early in the case (the soak compares it with the end). */
+  earlyPeakMB: number;
+  exitCode: number;
+  warnings: boolean;
+  /** The last line the client wrote on stderr. */
+  stderr: string;
+}
+
+/** The client's peak RSS so far, from the kernel (VmHWM), in MB. */
+function peakMB(pid: number): number {
+  try {
+    return Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+async function measureVolume(client: 'wsc' | 'wscat', role: Role, serve: VolumeServe, feedStdin?: (stdin: NodeJS.WritableStream) => void): Promise<VolumeResult> {
+  let served!: Promise<void>;
+  let serverSocket!: net.Socket;
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    let head = Buffer.alloc(0);
+    const onHead = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      socket.removeListener('data', onHead);
+      const key = /sec-websocket-key:\s*(\S+)/i.exec(head.toString('latin1'))?.[1] ?? '';
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
+      serverSocket = socket;
+      served = serve(socket, { pid: child.pid!, peakMB: () => peakMB(child.pid!) });
+    };
+    socket.on('data', onHead);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const dir = mkdtempSync(join(os.tmpdir(), 'wsc-bench-'));
+  const rssFile = join(dir, 'rss');
+  const hook = `--import=${PEAK_RSS_HOOK}`;
+  const args = client === 'wsc' ? [hook, '--import', 'tsx', join(ROOT, 'client.ts'), '--quiet', '127.0.0.1', String(port), role] : [hook, WSCAT, '-c', `ws://127.0.0.1:${port}/${role}`];
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1', BENCH_RSS_FILE: rssFile } });
+  child.stdin!.on('error', () => {});
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  if (feedStdin) feedStdin(child.stdin!);
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  let earlyPeakMB = NaN;
+  const early = setTimeout(() => (earlyPeakMB = peakMB(child.pid!)), 10_000);
+  while (served === undefined) await new Promise((r) => setTimeout(r, 10));
+  await served;
+  clearTimeout(early);
+  const peak = peakMB(child.pid!);
+  serverSocket.on('data', () => {});
+  serverSocket.resume();
+  if (!serverSocket.destroyed) serverSocket.write(CLOSE_1000);
+  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const exitCode = await exited;
+  clearTimeout(killer);
+  serverSocket.destroy();
+  server.close();
+  // A client that exited during the load reports its own peak at exit (the hook); a killed one cannot.
+  let atExitMB = NaN;
+  try {
+    atExitMB = Number(readFileSync(rssFile, 'utf8')) / 1024;
+  } catch {}
+  rmSync(dir, { recursive: true, force: true });
+  return { peakMB: Math.max(Number.isNaN(peak) ? 0 : peak, Number.isNaN(atExitMB) ? 0 : atExitMB) || NaN, earlyPeakMB, exitCode, warnings: /Warning/.test(stderr), stderr: stderr.trim().split('\n').at(-1) ?? '' };
+}
+
+/** Write `frames` as fast as the socket takes them, `batch` frames per write. */
+async function sendAll(socket: net.Socket, frame: Buffer, count: number, batch = 1000): Promise<void> {
+  const chunk = Buffer.concat(Array.from({ length: batch }, () => frame));
+  for (let sent = 0; sent < count && !socket.destroyed; sent += batch) {
+    if (!socket.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          socket.removeListener('drain', done);
+          socket.removeListener('close', done);
+          resolve();
+        };
+        socket.on('drain', done);
+        socket.on('close', done);
+      });
+    }
+  }
+}
+
+interface VolumeCase {
+  id: string;
+  title: string;
+  clients: ('wsc' | 'wscat')[];
+  role: Role;
+  serve: VolumeServe;
+  feedStdin?: (stdin: NodeJS.WritableStream) => void;
+}
+
+function volumeCases(): VolumeCase[] {
+  const ping125 = unmaskedFrame(9, Buffer.alloc(125, 'p'));
+  const pingFlood = (count: number): VolumeServe => async (socket) => {
+    socket.pause(); // never reads: every PONG stays with the client
+    await sendAll(socket, ping125, count);
+    // The client still parses what the kernel holds: give it time to reach its peak.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  };
+  return [
+    { id: 'pings', title: '1,000,000 PINGs of 125 bytes (127 MB) from a server that never reads', clients: ['wsc', 'wscat'], role: 'consumer', serve: pingFlood(1_000_000) },
+    { id: 'pings10m', title: '10,000,000 PINGs of 125 bytes (1.27 GB) from a server that never reads', clients: ['wsc'], role: 'consumer', serve: pingFlood(10_000_000) },
+    {
+      id: 'fragments',
+      title: '2,000,000 one-byte fragments of one message',
+      clients: ['wsc', 'wscat'],
+      role: 'consumer',
+      serve: async (socket) => {
+        socket.write(Buffer.from([0x01, 0x01, 0x78])); // TEXT, FIN clear, "x"
+        await sendAll(socket, Buffer.from([0x00, 0x01, 0x78]), 2_000_000 - 2, 10_000);
+        socket.write(Buffer.from([0x80, 0x01, 0x78]));
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      },
+    },
+    {
+      id: 'stuck',
+      title: 'A producer pushing stdin for 10 s into a server that never reads',
+      clients: ['wsc', 'wscat'],
+      role: 'producer',
+      serve: async (socket) => {
+        socket.pause();
+        await new Promise((resolve) => setTimeout(resolve, 10_000));
+      },
+      feedStdin: (stdin) => {
+        const block = Buffer.from(Array.from({ length: 1000 }, (_, i) => `line ${i} ${'x'.repeat(90)}\n`).join(''));
+        const pump = () => {
+          while (stdin.write(block));
+          stdin.once('drain', pump);
+        };
+        pump();
+      },
+    },
+    {
+      id: 'soak',
+      title: 'Soak: 120 s of PINGs every 50 ms and 460 messages a second (opt-in: --only soak)',
+      clients: ['wsc', 'wscat'],
+      role: 'consumer',
+      serve: async (socket) => {
+        socket.on('data', () => {});
+        const message = unmaskedFrame(1, Buffer.from('m'.repeat(100)));
+        const pings = setInterval(() => socket.write(unmaskedFrame(9, Buffer.from(String(Date.now())))), 50);
+        const messages = setInterval(() => socket.write(Buffer.concat(Array.from({ length: 46 }, () => message))), 100);
+        await new Promise((resolve) => setTimeout(resolve, 120_000));
+        clearInterval(pings);
+        clearInterval(messages);
+      },
+    },
+  ];
+}
+
+async function benchVolume(only: string[] | undefined, summary: string[]): Promise<void> {
+  const wanted = volumeCases().filter((c) => (only ? only.includes(c.id) || only.includes('volume') && c.id !== 'soak' : c.id !== 'soak'));
+  if (wanted.length === 0) return;
+  console.log('## Hostile volume: peak RSS (VmHWM) of the client process, one run each (target: wsc under 150 MB)');
+  console.log('| case | client | peak RSS MB | at 10 s | exit | Node warning | last stderr line |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const volume of wanted) {
+    for (const client of volume.clients) {
+      const r = await measureVolume(client, volume.role, volume.serve, volume.feedStdin);
+      console.log(`| ${volume.title} | ${client} | ${fmt(r.peakMB, 0)} | ${fmt(r.earlyPeakMB, 0)} | ${r.exitCode} | ${r.warnings ? 'yes' : 'no'} | ${r.stderr.slice(0, 80)} |`);
+      if (client === 'wsc') summary.push(`${volume.id}: wsc peak RSS ${fmt(r.peakMB, 0)} MB`);
+    }
+  }
+  console.log('');
+}
+
 // ------------------------------------------------------------------------- start-up and exit
 
 type CycleClient = 'wsc' | 'tsx' | 'wscat';
@@ -398,6 +579,7 @@ async function main(): Promise<void> {
   console.log(`# ${runs} runs per client after a warm-up, interleaved (wsc, wscat, floor, wsc, …); times from the server's 101 to the client's CLOSE\n`);
   const summary: string[] = [];
   await benchStartupAndExit(runs, only, summary);
+  await benchVolume(only, summary);
   for (const scenario of buildScenarios()) {
     if (only && !only.includes(scenario.id)) continue;
     const results: Record<string, Measurement[]> = {};
