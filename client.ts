@@ -7,7 +7,8 @@
 
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { appendFileSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -149,6 +150,10 @@ export interface CliOptions {
   sendBinary: boolean;
   /** --hex / --base64: how a received binary message is printed (null: size and a preview). */
   binaryEncoding: 'hex' | 'base64' | null;
+  /** --history FILE: the line editor's history, kept across sessions (null: this session only). */
+  historyFile: string | null;
+  /** --timestamps: each message and status line starts with the local time; JSON events carry `ts`. */
+  timestamps: boolean;
 }
 
 // ------------------------------------------------------------------------------------------ constants
@@ -249,11 +254,13 @@ Input:
                                  keep receiving SECONDS, then close; "inf": until the server closes
   -0, --null                     messages are separated by NUL, not newline, on stdin and stdout
       --binary                   send input messages as BINARY frames
+      --history FILE             on a terminal, keep the input line's history in FILE (default: none kept)
       --slash                    lines starting with / are commands: /ping [text], /pong [text],
                                  /close [code [reason]], /quit (// sends a line starting with /)
 Output:
       --count N                  print N messages, then close (exit 1 if they did not all come); -1 = --count 1
       --hex, --base64            print each binary message whole, on one line, in that encoding
+      --timestamps               start each message and status line with the time (HH:MM:SS); JSON gets "ts"
   -v, --verbose                  show the handshake headers and every frame on stderr
       --json                     one JSON object per line on stdout for each event
       --no-color                 no colour on a terminal (NO_COLOR does the same); --color forces it
@@ -1201,7 +1208,247 @@ export function secretsOf(options: CliOptions): string[] {
   return secrets.filter((secret) => secret.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
 }
 
-const SGR = { reset: '\x1b[0m', dim: '\x1b[2m', green: '\x1b[32m', cyan: '\x1b[36m', red: '\x1b[31m' };
+const SGR = { reset: '\x1b[0m', bold: '\x1b[1m', dim: '\x1b[2m', green: '\x1b[32m', cyan: '\x1b[36m', red: '\x1b[31m' };
+
+// ------------------------------------------------------------------------------------ line editor
+
+/** What a key (or a pasted block) asks of the client. */
+export type EditorAction = { type: 'line'; text: string } | { type: 'eof' } | { type: 'interrupt' } | { type: 'suspend' };
+
+/** Keys by the byte a terminal in raw mode sends for them. */
+const CONTROL_KEYS: Record<string, string> = {
+  '\r': 'enter', '\n': 'enter', '\x7f': 'backspace', '\x08': 'backspace', '\x01': 'home', '\x05': 'end',
+  '\x02': 'left', '\x06': 'right', '\x10': 'up', '\x0e': 'down', '\x04': 'delete-or-eof', '\x03': 'interrupt',
+  '\x15': 'kill-start', '\x0b': 'kill-end', '\x17': 'kill-word-back', '\x19': 'yank', '\x1a': 'suspend', '\x0c': 'redraw',
+};
+/** CSI and SS3 sequences by their final byte (and parameters: ;5 is Ctrl, ;3 Alt). */
+const CURSOR_KEYS: Record<string, string> = { A: 'up', B: 'down', C: 'right', D: 'left', H: 'home', F: 'end' };
+const TILDE_KEYS: Record<string, string> = { '1': 'home', '7': 'home', '4': 'end', '8': 'end', '3': 'delete', '200': 'paste-start', '201': 'paste-end' };
+/** Alt (ESC) + a key: word-wise moves and kills, as in readline. */
+const ALT_KEYS: Record<string, string> = { b: 'word-left', f: 'word-right', d: 'kill-word-forward', '\x7f': 'kill-word-back', '\x08': 'kill-word-back' };
+const HISTORY_LIMIT = 1000;
+
+const graphemeSegmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** User-perceived characters: an emoji with its modifiers, or a letter with its accents, is one. */
+export function splitGraphemes(text: string): string[] {
+  return Array.from(graphemeSegmenter.segment(text), (piece) => piece.segment);
+}
+
+/** East Asian Wide and Fullwidth code points (Unicode's EastAsianWidth W and F, in short). */
+const WIDE_RANGES: [number, number][] = [
+  [0x1100, 0x115f], [0x231a, 0x231b], [0x2329, 0x232a], [0x2e80, 0x303e], [0x3041, 0x33ff], [0x3400, 0x4dbf],
+  [0x4e00, 0x9fff], [0xa000, 0xa4cf], [0xa960, 0xa97f], [0xac00, 0xd7a3], [0xf900, 0xfaff], [0xfe10, 0xfe19],
+  [0xfe30, 0xfe6f], [0xff00, 0xff60], [0xffe0, 0xffe6], [0x1f300, 0x1f64f], [0x1f900, 0x1f9ff], [0x20000, 0x3fffd],
+];
+
+/** Terminal columns a grapheme takes: 2 for wide ones (CJK, fullwidth, emoji), 0 for a lone combining mark, else 1. */
+export function graphemeWidth(grapheme: string): number {
+  const code = grapheme.codePointAt(0)!;
+  if (code < 0x300) return 1; // the common case, first
+  if (/\p{Emoji_Presentation}|\uFE0F/u.test(grapheme)) return 2;
+  for (const [from, to] of WIDE_RANGES) if (code >= from && code <= to) return 2;
+  return /^[\p{Mn}\p{Me}\u200b-\u200f]/u.test(grapheme) ? 0 : 1;
+}
+
+const isSpace = (grapheme: string | undefined) => grapheme !== undefined && /^\s$/u.test(grapheme);
+
+/**
+ * The input line on a terminal, without I/O: keys in (feed), lines and requests out (EditorAction), and
+ * what the line looks like in a window of a given width (render). The line is kept as graphemes, so the
+ * cursor moves over an emoji or an accented letter as one character and wide ones take two columns. A line
+ * wider than the window scrolls sideways. Pasted text (bracketed paste) is inserted as it is: a pasted
+ * Ctrl-C or Ctrl-D is no key, and each pasted newline ends a line.
+ */
+export class LineEditor {
+  private line: string[] = [];
+  private cursor = 0;
+  /** The first grapheme shown: a long line scrolls sideways to keep the cursor in view. */
+  private scroll = 0;
+  private readonly history: string[];
+  /** Where Up/Down are in the history; history.length is the line being written. */
+  private historyAt: number;
+  /** The line being written, kept while Up/Down show older ones. */
+  private draft: string[] = [];
+  /** The start of an escape sequence that the end of a chunk cut off. */
+  private pending = '';
+  private pasting = false;
+  /** What Ctrl-U/K/W or Alt-D last removed: Ctrl-Y puts it back. */
+  private killed: string[] = [];
+  readonly prompt: string;
+
+  constructor(history: string[] = [], prompt = '> ') {
+    this.history = history.slice(-HISTORY_LIMIT);
+    this.historyAt = this.history.length;
+    this.prompt = prompt;
+  }
+
+  get text(): string {
+    return this.line.join('');
+  }
+
+  get isEmpty(): boolean {
+    return this.line.length === 0;
+  }
+
+  /** Keys as the terminal sent them (decoded UTF-8); returns what they ask for, in order. */
+  feed(input: string): EditorAction[] {
+    const actions: EditorAction[] = [];
+    const data = this.pending + input;
+    this.pending = '';
+    let run = '';
+    const insertRun = () => {
+      if (run !== '') this.insert(run);
+      run = '';
+    };
+    for (let i = 0; i < data.length; ) {
+      const char = data[i]!;
+      const code = char.charCodeAt(0);
+      if ((code >= 0x20 && (code < 0x7f || code > 0x9f)) || char === '\t') {
+        run += char;
+        i++;
+        continue;
+      }
+      insertRun();
+      if (char !== '\x1b') {
+        i += char === '\r' && data[i + 1] === '\n' ? 2 : 1;
+        this.key(CONTROL_KEYS[char] ?? 'none', actions);
+        continue;
+      }
+      const sequence = this.escapeSequence(data, i);
+      if (sequence === null) {
+        this.pending = data.slice(i);
+        break;
+      }
+      i += sequence.length;
+      this.key(sequence.key, actions);
+    }
+    insertRun();
+    return actions;
+  }
+
+  /** The escape sequence at `at`, or null if the chunk ended inside it. */
+  private escapeSequence(data: string, at: number): { length: number; key: string } | null {
+    const next = data[at + 1];
+    // A lone ESC at the end of a chunk is the Escape key (terminals send a sequence in one write),
+    // unless a paste is under way, whose end marker may be split.
+    if (next === undefined) return this.pasting ? null : { length: 1, key: 'none' };
+    if (next === '[') {
+      const match = /^\x1b\[([0-9;?]*)([\x40-\x7e])?/.exec(data.slice(at, at + 32));
+      if (!match?.[2]) return match && match[0].length < 32 && at + match[0].length >= data.length ? null : { length: 2, key: 'none' };
+      const [all, params = '', final] = match;
+      const modified = /;[35]$/.test(params);
+      let key = final === '~' ? TILDE_KEYS[params] : CURSOR_KEYS[final];
+      if (modified && (key === 'left' || key === 'right')) key = key === 'left' ? 'word-left' : 'word-right';
+      return { length: all.length, key: key ?? 'none' };
+    }
+    if (next === 'O') {
+      const final = data[at + 2];
+      if (final === undefined) return null;
+      return { length: 3, key: CURSOR_KEYS[final] ?? 'none' };
+    }
+    return { length: 2, key: ALT_KEYS[next] ?? 'none' };
+  }
+
+  private key(key: string, actions: EditorAction[]): void {
+    if (this.pasting && key !== 'enter' && key !== 'paste-end') return;
+    const line = this.line;
+    switch (key) {
+      case 'enter': {
+        const text = this.text;
+        if (text !== '' && text !== this.history.at(-1)) this.history.push(text);
+        if (this.history.length > HISTORY_LIMIT) this.history.shift();
+        this.historyAt = this.history.length;
+        this.line = [];
+        this.cursor = this.scroll = 0;
+        actions.push({ type: 'line', text });
+        return;
+      }
+      case 'interrupt':
+      case 'suspend':
+        actions.push({ type: key });
+        return;
+      case 'delete-or-eof':
+        if (line.length === 0) actions.push({ type: 'eof' });
+        else line.splice(this.cursor, 1);
+        return;
+      case 'delete': line.splice(this.cursor, 1); return;
+      case 'backspace': if (this.cursor > 0) line.splice(--this.cursor, 1); return;
+      case 'left': this.cursor = Math.max(0, this.cursor - 1); return;
+      case 'right': this.cursor = Math.min(line.length, this.cursor + 1); return;
+      case 'home': this.cursor = 0; return;
+      case 'end': this.cursor = line.length; return;
+      case 'word-left': this.cursor = this.wordStart(); return;
+      case 'word-right': this.cursor = this.wordEnd(); return;
+      case 'kill-start': this.kill(0, this.cursor); return;
+      case 'kill-end': this.kill(this.cursor, line.length); return;
+      case 'kill-word-back': this.kill(this.wordStart(), this.cursor); return;
+      case 'kill-word-forward': this.kill(this.cursor, this.wordEnd()); return;
+      case 'yank': this.insert(this.killed.join('')); return;
+      case 'up': case 'down': this.browseHistory(key === 'up' ? -1 : 1); return;
+      case 'paste-start': this.pasting = true; return;
+      case 'paste-end': this.pasting = false; return;
+    }
+  }
+
+  private insert(text: string): void {
+    // Segment with the grapheme before the cursor: a combining mark or an emoji modifier joins it.
+    const before = this.cursor > 0 ? this.line[this.cursor - 1]! : '';
+    const pieces = splitGraphemes(before + text);
+    this.line.splice(this.cursor - (before ? 1 : 0), before ? 1 : 0, ...pieces);
+    this.cursor += pieces.length - (before ? 1 : 0);
+  }
+
+  private kill(from: number, to: number): void {
+    if (to <= from) return;
+    this.killed = this.line.splice(from, to - from);
+    this.cursor = from;
+  }
+
+  /** Words are separated by white space (as Ctrl-W in a shell). */
+  private wordStart(): number {
+    let at = this.cursor;
+    while (at > 0 && isSpace(this.line[at - 1])) at--;
+    while (at > 0 && !isSpace(this.line[at - 1])) at--;
+    return at;
+  }
+
+  private wordEnd(): number {
+    let at = this.cursor;
+    while (at < this.line.length && isSpace(this.line[at])) at++;
+    while (at < this.line.length && !isSpace(this.line[at])) at++;
+    return at;
+  }
+
+  private browseHistory(step: -1 | 1): void {
+    const to = this.historyAt + step;
+    if (to < 0 || to > this.history.length) return;
+    if (this.historyAt === this.history.length) this.draft = this.line;
+    this.historyAt = to;
+    this.line = to === this.history.length ? this.draft : splitGraphemes(this.history[to]!);
+    this.cursor = this.line.length;
+  }
+
+  /**
+   * The visible part of the line for a window `columns` wide (the prompt not included: it is `this.prompt`),
+   * and the cursor's column after the prompt. The last column stays free, so the terminal never wraps.
+   */
+  render(columns: number): { visible: string; cursorColumn: number } {
+    const room = Math.max(1, columns - graphemeWidthOf(splitGraphemes(this.prompt)) - 1);
+    const widths = this.line.map(graphemeWidth);
+    const span = (from: number, to: number) => widths.slice(from, to).reduce((sum, w) => sum + w, 0);
+    if (this.cursor < this.scroll) this.scroll = this.cursor;
+    while (span(this.scroll, this.cursor) > room) this.scroll++;
+    while (this.scroll > 0 && span(this.scroll - 1, this.line.length) < room) this.scroll--;
+    let end = this.scroll;
+    for (let used = 0; end < this.line.length && used + widths[end]! <= room; end++) used += widths[end]!;
+    return { visible: this.line.slice(this.scroll, end).join('').replace(/\t/g, ' '), cursorColumn: span(this.scroll, this.cursor) };
+  }
+}
+
+function graphemeWidthOf(graphemes: string[]): number {
+  return graphemes.reduce((sum, grapheme) => sum + graphemeWidth(grapheme), 0);
+}
 
 // ----------------------------------------------------------------------------------- command line
 
@@ -1346,6 +1593,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         binary: { type: 'boolean' },
         hex: { type: 'boolean' },
         base64: { type: 'boolean' },
+        history: { type: 'string' },
+        timestamps: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -1400,6 +1649,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     proxy,
     slash: values.slash ?? false,
     verbose: values.verbose ?? false,
+    historyFile: values.history ?? null,
+    timestamps: values.timestamps ?? false,
     ...parseScripting(values, target),
   };
 }
@@ -1616,6 +1867,8 @@ export class Output {
   private readonly separator: Buffer;
   /** Never shown in a status, error or -v line, nor in a JSON event other than a message (see secretsOf). */
   private readonly secrets: string[];
+  /** The input line at the bottom of the terminal, if any: cleared before each write and drawn again after. */
+  terminalLine: { hide(): void; show(): void } | null = null;
 
   constructor(options: CliOptions, io: ClientIo) {
     this.separator = Buffer.from([options.separator]);
@@ -1658,10 +1911,25 @@ export class Output {
     this.stderrLine(SGR.cyan, text);
   }
 
+  /** Colour on stdout (the input line's prompt follows it). */
+  get colorful(): boolean {
+    return this.color;
+  }
+
+  /** --timestamps: the local time and a space, dimmed where colour is on; '' without the option. */
+  private timePrefix(color = this.color): string {
+    if (!this.options.timestamps) return '';
+    const now = new Date();
+    const time = [now.getHours(), now.getMinutes(), now.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+    return color ? `${SGR.dim}${time}${SGR.reset} ` : `${time} `;
+  }
+
   private stderrLine(code: string, text: string): void {
     this.flush();
     const line = `wsc: ${this.redact(text)}`;
-    this.stderr.write((this.stderrColor ? `${code}${line}${SGR.reset}` : line) + '\n');
+    this.terminalLine?.hide();
+    this.stderr.write(this.timePrefix(this.stderrColor) + (this.stderrColor ? `${code}${line}${SGR.reset}` : line) + '\n');
+    this.terminalLine?.show();
   }
 
   redact(text: string): string {
@@ -1684,16 +1952,17 @@ export class Output {
     if (this.options.json) {
       const data = joinChunks(chunks, size);
       const event = type === 'text' ? { type: 'message', text: data.toString('utf8') } : { type: 'binary', base64: data.toString('base64') };
-      if (this.options.json) this.push(Buffer.from(JSON.stringify(event) + '\n'));
+      this.push(Buffer.from(JSON.stringify(this.options.timestamps ? { ...event, ts: new Date().toISOString() } : event) + '\n'));
     } else if (type === 'binary') {
       const data = joinChunks(chunks, size);
       const encoding = this.options.binaryEncoding;
       const line = encoding ? data.toString(encoding) : describeBinary(data);
-      this.push(this.tty ? Buffer.from(this.paint(SGR.cyan, '< ') + line + '\n') : Buffer.concat([Buffer.from(line), this.separator]));
+      this.push(this.tty ? Buffer.from(this.timePrefix() + this.paint(SGR.cyan, '< ') + line + '\n') : Buffer.concat([Buffer.from(this.timePrefix() + line), this.separator]));
     } else if (this.tty) {
       const text = neutraliseControls(joinChunks(chunks, size).toString('utf8')).replace(/\n/g, '\n  ');
-      this.push(Buffer.from(this.paint(SGR.green, '< ') + text + '\n'));
+      this.push(Buffer.from(this.timePrefix() + this.paint(SGR.green, '< ') + text + '\n'));
     } else {
+      if (this.options.timestamps) this.push(Buffer.from(this.timePrefix()));
       for (const chunk of chunks) this.push(chunk);
       this.push(this.separator);
       this.pendingBorrowed = true;
@@ -1701,12 +1970,13 @@ export class Output {
   }
 
   textRun(event: Extract<ProtocolEvent, { type: 'text-run' }>): void {
-    if (!this.tty && !this.options.json) this.push(joinLines(event.source, event.ranges, this.options.separator));
+    if (!this.tty && !this.options.json && !this.options.timestamps) this.push(joinLines(event.source, event.ranges, this.options.separator));
     else for (const data of textPayloads(event)) this.message('text', [data], data.length);
   }
 
   /** A JSON event about the connection (messages go through message()): scrubbed of secrets. */
   json(event: Record<string, unknown>): void {
+    if (this.options.timestamps) event = { ...event, ts: new Date().toISOString() };
     if (this.options.json) this.push(Buffer.from(JSON.stringify(event, (_, value: unknown) => (typeof value === 'string' ? this.redact(value) : value)) + '\n'));
   }
 
@@ -1718,6 +1988,7 @@ export class Output {
     this.pendingSize = 0;
     this.pendingBorrowed = false;
     if (this.stdout.destroyed) return;
+    this.terminalLine?.hide();
     let ok: boolean;
     if (size < COPY_LIMIT) {
       ok = this.stdout.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
@@ -1728,6 +1999,7 @@ export class Output {
       this.stdout.uncork();
       if (borrowed && this.stdout.writableLength > 0) ok = false;
     }
+    this.terminalLine?.show();
     if (!ok) this.mustWait = true;
   }
 }
@@ -2160,6 +2432,136 @@ export class Attempt {
   }
 }
 
+/** The terminal's side of stdin in raw mode. */
+type RawTerminalInput = ClientIo['stdin'] & { setRawMode(raw: boolean): unknown };
+type TerminalOutput = ClientIo['stdout'] & { columns?: number };
+
+const BRACKETED_PASTE_ON = '\x1b[?2004h';
+const BRACKETED_PASTE_OFF = '\x1b[?2004l';
+/** Back to column 0 and clear the row: where the input line was. */
+const CLEAR_ROW = '\r\x1b[K';
+
+/**
+ * The input line at the bottom of the terminal (producer and both, when stdin and stdout are terminals):
+ * raw-mode keys go through a LineEditor; anything else printed goes above it, because Output calls hide()
+ * before and show() after every write. The terminal is put back (cooked mode, no bracketed paste, the
+ * row cleared) by stop(), on every way out, and at process exit as a last resort.
+ */
+export class TerminalLine {
+  private readonly stdin: RawTerminalInput;
+  private readonly out: TerminalOutput;
+  private readonly editor: LineEditor;
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly prompt: string;
+  private readonly onActions: (actions: EditorAction[]) => void;
+  private readonly historyFile: string | null;
+  private active = false;
+  /** Output is writing: the row is cleared and will be drawn again by show(). */
+  private hidden = false;
+
+  constructor(stdin: RawTerminalInput, out: TerminalOutput, options: { color: boolean; historyFile: string | null }, onActions: (actions: EditorAction[]) => void) {
+    this.stdin = stdin;
+    this.out = out;
+    this.historyFile = options.historyFile;
+    this.editor = new LineEditor(this.loadHistory());
+    this.prompt = options.color ? `${SGR.bold}${this.editor.prompt}${SGR.reset}` : this.editor.prompt;
+    this.onActions = onActions;
+  }
+
+  start(): void {
+    this.active = true;
+    this.enterRaw();
+    this.stdin.on('data', this.onData);
+    this.out.on('resize', this.draw);
+    process.once('exit', this.restore);
+    this.draw();
+  }
+
+  stop(): void {
+    if (!this.active) return;
+    this.active = false;
+    this.stdin.removeListener('data', this.onData);
+    this.out.removeListener('resize', this.draw);
+    process.removeListener('exit', this.restore);
+    this.restore();
+  }
+
+  /** Clear the input row so that a line can be printed in its place (show() draws it again below). */
+  hide(): void {
+    if (!this.active || this.hidden) return;
+    this.hidden = true;
+    this.out.write(CLEAR_ROW);
+  }
+
+  show(): void {
+    if (!this.hidden) return;
+    this.hidden = false;
+    this.draw();
+  }
+
+  private enterRaw(): void {
+    this.stdin.setRawMode(true);
+    this.out.write(BRACKETED_PASTE_ON);
+  }
+
+  private readonly restore = (): void => {
+    this.out.write(CLEAR_ROW + BRACKETED_PASTE_OFF);
+    this.stdin.setRawMode(false);
+  };
+
+  private readonly draw = (): void => {
+    if (!this.active || this.hidden) return;
+    const { visible, cursorColumn } = this.editor.render(this.out.columns ?? 80);
+    const column = graphemeWidthOf(splitGraphemes(this.editor.prompt)) + cursorColumn;
+    this.out.write(`${CLEAR_ROW}${this.prompt}${visible}\r${column > 0 ? `\x1b[${column}C` : ''}`);
+  };
+
+  private readonly onData = (chunk: Buffer): void => {
+    const actions = this.editor.feed(this.decoder.write(chunk));
+    for (const action of actions) {
+      if (action.type === 'line') this.commit(action.text);
+      if (action.type === 'suspend') this.suspend();
+    }
+    this.draw();
+    this.onActions(actions);
+  };
+
+  /** A line sent: it stays on screen above the new, empty input line. */
+  private commit(text: string): void {
+    this.out.write(`${CLEAR_ROW}${this.prompt}${text}\n`);
+    this.saveHistory(text);
+  }
+
+  /** Ctrl-Z: raw mode turns the key into a byte, so stop the process as the terminal would have. */
+  private suspend(): void {
+    this.restore();
+    process.once('SIGCONT', () => {
+      if (!this.active) return;
+      this.enterRaw();
+      this.draw();
+    });
+    process.kill(process.pid, 'SIGTSTP');
+  }
+
+  private loadHistory(): string[] {
+    if (this.historyFile === null) return [];
+    try {
+      return readFileSync(this.historyFile, 'utf8').split('\n').filter((line) => line !== '').map(neutraliseControls);
+    } catch {
+      return []; // no history yet
+    }
+  }
+
+  private saveHistory(text: string): void {
+    if (this.historyFile === null || text === '') return;
+    try {
+      appendFileSync(this.historyFile, text + '\n', { mode: 0o600 });
+    } catch {
+      // A history that cannot be written is not worth a chat line: the session goes on without it.
+    }
+  }
+}
+
 type InputPause = 'socket' | 'queue';
 
 /**
@@ -2176,6 +2578,12 @@ export class LineInput {
   private readonly take: (lines: Buffer[]) => boolean;
   /** End of input: any EOF when reading lines, Ctrl-D on a terminal otherwise. */
   private readonly onEnded: () => void;
+  /** Ctrl-C typed into the input line (raw mode turns it into a key, not a signal). */
+  private readonly onInterrupt: () => void;
+  private readonly stdout: ClientIo['stdout'];
+  private readonly historyFile: string | null;
+  /** The input line when stdin and stdout are terminals and lines are read (see TerminalLine). */
+  private terminal: TerminalLine | null = null;
   /** What ends a message: newline, or NUL with -0. */
   private readonly separator: number;
   /** --binary: messages are bytes, sent exactly (no CR stripping, no UTF-8 repair). */
@@ -2192,8 +2600,11 @@ export class LineInput {
   /** Lines accepted but never sent: after the closing handshake began, or left in the queue at the end. */
   unsent = 0;
 
-  constructor(io: ClientIo, output: Output, options: CliOptions, take: (lines: Buffer[]) => boolean, onEnded: () => void) {
+  constructor(io: ClientIo, output: Output, options: CliOptions, take: (lines: Buffer[]) => boolean, onEnded: () => void, onInterrupt: () => void) {
     this.stdin = io.stdin;
+    this.stdout = io.stdout;
+    this.onInterrupt = onInterrupt;
+    this.historyFile = options.historyFile;
     this.output = output;
     this.readsLines = options.target.role !== 'consumer';
     this.separator = options.separator;
@@ -2217,9 +2628,20 @@ export class LineInput {
     return this.queue.length;
   }
 
+  /** Whether typed lines go through the input line editor: both ends are terminals and lines are read. */
+  get edited(): boolean {
+    return this.readsLines && this.isTTY && this.stdout.isTTY === true && typeof (this.stdin as Partial<RawTerminalInput>).setRawMode === 'function';
+  }
+
   start(): void {
     if (!this.readsLines && !this.isTTY) return;
     this.listening = true;
+    if (this.edited) {
+      this.terminal = new TerminalLine(this.stdin as RawTerminalInput, this.stdout, { color: this.output.colorful, historyFile: this.historyFile }, this.onEditorActions);
+      this.output.terminalLine = this.terminal;
+      this.terminal.start();
+      return;
+    }
     this.stdin.on('data', this.onData);
     this.stdin.on('end', this.onEnd);
   }
@@ -2230,6 +2652,8 @@ export class LineInput {
     this.queue = [];
     if (this.unsent > 0) this.output.error(`${this.unsent} input line${this.unsent === 1 ? ' was' : 's were'} not sent`);
     if (!this.listening) return;
+    this.terminal?.stop();
+    this.output.terminalLine = null;
     this.stdin.removeListener('data', this.onData);
     this.stdin.removeListener('end', this.onEnd);
     this.stdin.destroy();
@@ -2258,6 +2682,28 @@ export class LineInput {
       this.partialLine = this.partialLine ? Buffer.concat([this.partialLine, rest]) : Buffer.from(rest);
     }
     if (lines.length > 0) this.accept(lines);
+  };
+
+  /** Keys from the input line: lines in order, then Ctrl-D (end of input) or Ctrl-C where they came. */
+  private readonly onEditorActions = (actions: EditorAction[]): void => {
+    let lines: Buffer[] = [];
+    const acceptLines = () => {
+      if (lines.length > 0) this.accept(lines);
+      lines = [];
+    };
+    for (const action of actions) {
+      if (action.type === 'line') {
+        lines.push(Buffer.from(action.text, 'utf8'));
+      } else if (action.type === 'eof') {
+        acceptLines();
+        this.ended = true;
+        this.onEnded();
+      } else if (action.type === 'interrupt') {
+        acceptLines();
+        this.onInterrupt();
+      }
+    }
+    acceptLines();
   };
 
   private readonly onEnd = (): void => {
@@ -2350,7 +2796,7 @@ class ChatClient implements AttemptHost {
     this.options = options;
     this.output = output;
     this.io = io;
-    this.input = new LineInput(io, output, options, this.take, () => this.inputEnded());
+    this.input = new LineInput(io, output, options, this.take, () => this.inputEnded(), () => this.interrupt());
     this.interactive = options.target.role !== 'consumer' && this.input.isTTY;
     this.target = options.target;
   }

@@ -1,0 +1,93 @@
+// The input line's editor without a terminal: keys in, lines and a rendered row out.
+
+import t from 'tap';
+import { graphemeWidth, LineEditor, splitGraphemes } from '../client.ts';
+
+const KEYS = {
+  left: '\x1b[D', right: '\x1b[C', up: '\x1b[A', down: '\x1b[B', home: '\x1b[H', end: '\x1b[F', del: '\x1b[3~',
+  ctrlLeft: '\x1b[1;5D', ctrlRight: '\x1b[1;5C', altB: '\x1bb', altF: '\x1bf', altD: '\x1bd',
+  backspace: '\x7f', ctrlA: '\x01', ctrlE: '\x05', ctrlU: '\x15', ctrlK: '\x0b', ctrlW: '\x17', ctrlY: '\x19', ctrlD: '\x04', ctrlC: '\x03',
+  pasteStart: '\x1b[200~', pasteEnd: '\x1b[201~',
+};
+
+/** Feed keys one chunk each; returns the lines sent and the editor. */
+function type(keys: string[], editor = new LineEditor()) {
+  const lines: string[] = [];
+  const others: string[] = [];
+  for (const key of keys) {
+    for (const action of editor.feed(key)) {
+      if (action.type === 'line') lines.push(action.text);
+      else others.push(action.type);
+    }
+  }
+  return { lines, others, editor };
+}
+
+t.test('moving and inserting', async (t) => {
+  t.same(type(['helo world', KEYS.ctrlA, KEYS.right, KEYS.right, KEYS.right, 'l', '\r']).lines, ['hello world'], 'Ctrl-A, Right, insert');
+  t.same(type(['world', KEYS.home, 'hello ', KEYS.end, '!', '\r']).lines, ['hello world!'], 'Home and End');
+  t.same(type(['ab', KEYS.left, KEYS.left, KEYS.left, 'x', KEYS.right, KEYS.right, KEYS.right, 'y', '\r']).lines, ['xaby'], 'moves stop at both ends');
+  t.same(type(['one two three', KEYS.ctrlLeft, KEYS.ctrlLeft, '>', KEYS.altF, '<', '\r']).lines, ['one >two< three'], 'word-wise with Ctrl-Left and Alt-F');
+  t.same(type(['one two', KEYS.altB, KEYS.altB, KEYS.ctrlRight, '|', '\r']).lines, ['one| two']);
+});
+
+t.test('deleting and killing; Ctrl-Y puts back what was killed', async (t) => {
+  t.same(type(['hello', KEYS.backspace, KEYS.backspace, 'p!', '\r']).lines, ['help!']);
+  t.same(type(['hello', KEYS.home, KEYS.del, KEYS.ctrlD, '\r']).lines, ['llo'], 'Delete and Ctrl-D on a non-empty line delete under the cursor');
+  t.same(type(['one two three', KEYS.ctrlW, '\r']).lines, ['one two '], 'Ctrl-W: the word before the cursor');
+  t.same(type(['one two three', KEYS.ctrlW, KEYS.ctrlW, '\r']).lines, ['one '], 'and the one before, over the space');
+  t.same(type(['keep this', KEYS.left, KEYS.left, KEYS.left, KEYS.left, KEYS.ctrlK, '\r']).lines, ['keep '], 'Ctrl-K: to the end');
+  t.same(type(['drop keep', KEYS.left, KEYS.left, KEYS.left, KEYS.left, KEYS.ctrlU, '\r']).lines, ['keep'], 'Ctrl-U: to the start');
+  t.same(type(['a b', KEYS.home, KEYS.altD, KEYS.end, KEYS.ctrlY, '\r']).lines, [' ba'], 'Alt-D, then Ctrl-Y');
+});
+
+t.test('Ctrl-D on an empty line ends input; Ctrl-C and Ctrl-Z are requests, not text', async (t) => {
+  t.same(type([KEYS.ctrlD]).others, ['eof']);
+  t.same(type(['x', KEYS.ctrlD]).others, [], 'not on a non-empty line');
+  t.same(type([KEYS.ctrlC, '\x1a']).others, ['interrupt', 'suspend']);
+  const other = type(['a\x07b\x1b[5~c\x00\r']);
+  t.same(other.lines, ['abc'], 'other controls and unknown sequences are not inserted');
+});
+
+t.test('history: Up and Down, with the line being written kept', async (t) => {
+  const { editor } = type(['first\r', 'second\r', 'second\r', '\r']);
+  t.same(type([KEYS.up, '\r'], editor).lines, ['second'], 'Up: the last line (a repeat and an empty line are not stored twice)');
+  t.same(type([KEYS.up, KEYS.up, KEYS.up, KEYS.up, '\r'], editor).lines, ['first'], 'Up stops at the oldest');
+  t.same(type(['draft', KEYS.up, KEYS.down, '\r'], editor).lines, ['draft'], 'Down returns to the line being written');
+  t.same(type([KEYS.up, KEYS.ctrlA, '>', '\r'], editor).lines, ['>draft'], 'a recalled line can be edited');
+  const loaded = new LineEditor(['from a file']);
+  t.same(type([KEYS.up, '\r'], loaded).lines, ['from a file'], 'history given at start (--history)');
+});
+
+t.test('paste: text as it is, one line per newline; controls inside a paste are not keys', async (t) => {
+  const long = 'x'.repeat(10_000);
+  t.same(type([KEYS.pasteStart + long + KEYS.pasteEnd, '\r']).lines, [long], 'a long line whole');
+  const block = type([KEYS.pasteStart + 'one\rtwo\r\nthree' + KEYS.pasteEnd, '\r']);
+  t.same(block.lines, ['one', 'two', 'three'], 'several lines, in order');
+  const hostile = type([KEYS.pasteStart + 'a\x03b\x04c' + KEYS.pasteEnd, '\r']);
+  t.same(hostile.lines, ['abc'], 'a pasted Ctrl-C or Ctrl-D does nothing');
+  t.same(hostile.others, []);
+  t.same(type([KEYS.pasteStart + 'split', ' here\x1b[20', '1~', '\r']).lines, ['split here'], 'the end marker split between chunks');
+  t.same(type(['\x1b[', 'D!', '\r']).lines, ['!'], 'an escape sequence split between chunks is still a key');
+});
+
+t.test('graphemes and widths: emoji and accents are one character, CJK and emoji two columns', async (t) => {
+  t.same(splitGraphemes('é👍🏽漢'), ['é', '👍🏽', '漢']);
+  t.same(['a', 'é', '漢', '😀', '👍🏽', '\u0301'].map(graphemeWidth), [1, 1, 2, 2, 2, 0]);
+  t.same(type(['日本語😀e\u0301', KEYS.left, KEYS.backspace, '\r']).lines, ['日本語e\u0301'], 'Backspace removes the emoji whole');
+  const { editor } = type(['漢字', KEYS.left]);
+  t.same(editor.render(80), { visible: '漢字', cursorColumn: 2 }, 'the cursor sits after one wide character');
+  type(['e', '\u0301'], editor);
+  t.equal(editor.text, '漢e\u0301字', 'a combining accent typed after a letter joins it');
+});
+
+t.test('a line wider than the window scrolls sideways, keeping the cursor in view', async (t) => {
+  const { editor } = type(['0123456789abcdefghij']);
+  let row = editor.render(12); // room: 12 - 2 (prompt) - 1 = 9 columns
+  t.same(row, { visible: 'bcdefghij', cursorColumn: 9 });
+  type([KEYS.home], editor);
+  row = editor.render(12);
+  t.same(row, { visible: '012345678', cursorColumn: 0 });
+  type([KEYS.end, KEYS.ctrlU, 'short'], editor);
+  t.same(editor.render(12), { visible: 'short', cursorColumn: 5 }, 'scrolls back when the line fits again');
+});
