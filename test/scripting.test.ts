@@ -97,3 +97,27 @@ t.test('a refused upgrade shows the start of the body', async (t) => {
   t.equal(await run.exit, 1);
   t.equal(run.stderr(), 'wsc: server refused the upgrade: HTTP/1.1 403 Forbidden — token expired\n');
 });
+
+t.test('--timestamps: each message and status line starts with the local time; JSON events carry ts', async (t) => {
+  const echo = await startEchoServer(t);
+  const clock = /^\d\d:\d\d:\d\d /;
+  const plain = runInProcess(['--timestamps', '-x', 'one', '-x', 'two', '--count', '2', `${echo.url}/`], { stdin: 'ignore' });
+  t.equal(await plain.exit, 0, plain.stderr());
+  const lines = plain.stdout().split('\n').filter(Boolean);
+  t.same(lines.map((line) => line.replace(clock, '')), ['text:one', 'text:two'], 'the message after the time');
+  t.ok(lines.every((line) => clock.test(line)), `every message line is timed: ${JSON.stringify(lines)}`);
+  const status = plain.stderr().split('\n').filter(Boolean);
+  t.ok(status.length > 0 && status.every((line) => /^\d\d:\d\d:\d\d wsc: /.test(line)), `every status line is timed: ${JSON.stringify(status)}`);
+  const hour = String(new Date().getHours()).padStart(2, '0');
+  t.ok(lines[0]!.startsWith(hour) || lines[0]!.startsWith(String((new Date().getHours() + 23) % 24).padStart(2, '0')), 'local time');
+
+  const json = runInProcess(['--timestamps', '--json', '-x', 'three', '--count', '1', `${echo.url}/`], { stdin: 'ignore' });
+  t.equal(await json.exit, 0, json.stderr());
+  const events = json.stdout().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { type: string; ts?: string });
+  t.same(events.map((event) => event.type), ['open', 'message', 'close']);
+  for (const event of events) t.match(event.ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, `${event.type}: ts is ISO 8601 with milliseconds`);
+
+  const untimed = runInProcess(['-x', 'four', '--count', '1', `${echo.url}/`], { stdin: 'ignore' });
+  t.equal(await untimed.exit, 0);
+  t.equal(untimed.stdout(), 'text:four\n', 'without --timestamps, output is exactly as before');
+});

@@ -53,3 +53,10 @@ t.test('messages are marked and coloured on a terminal; NO_COLOR and --no-color 
     t.notMatch(plain.screen, /\x1b\[/, `${name}: no escape sequences at all`);
   }
 });
+
+t.test('--timestamps on a terminal: the time is dimmed before each message and status line', { skip: !hasScript && 'script (util-linux) is not installed' }, async (t) => {
+  const { screen, status } = await onTerminal([text('hello'), close(1000)], ['--timestamps']);
+  t.equal(status, 0);
+  t.match(screen, /\x1b\[2m\d\d:\d\d:\d\d\x1b\[0m \x1b\[32m< \x1b\[0mhello/, 'dim time, then the marked message');
+  t.match(screen, /\x1b\[2m\d\d:\d\d:\d\d\x1b\[0m \x1b\[2mwsc: connected to/, 'status lines too');
+});
