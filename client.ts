@@ -2540,7 +2540,8 @@ export class TerminalLine {
       this.enterRaw();
       this.draw();
     });
-    process.kill(process.pid, 'SIGTSTP');
+    // The whole process group, as the terminal would: a tsx or npx parent stops too, so the shell sees the job stop.
+    process.kill(0, 'SIGTSTP');
   }
 
   private loadHistory(): string[] {
