@@ -1924,9 +1924,14 @@ export class Output {
     return color ? `${SGR.dim}${time}${SGR.reset} ` : `${time} `;
   }
 
+  /**
+   * Every status, error and -v line: secrets redacted, and control characters shown, not obeyed, newlines
+   * included. Peer text reaches these lines (a close reason, a refused upgrade's status line, -v headers):
+   * it must not move the cursor, retitle the terminal or forge a line of its own.
+   */
   private stderrLine(code: string, text: string): void {
     this.flush();
-    const line = `wsc: ${this.redact(text)}`;
+    const line = `wsc: ${neutraliseControls(this.redact(text)).replace(/\n/g, '^J')}`;
     this.terminalLine?.hide();
     this.stderr.write(this.timePrefix(this.stderrColor) + (this.stderrColor ? `${code}${line}${SGR.reset}` : line) + '\n');
     this.terminalLine?.show();

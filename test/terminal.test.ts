@@ -4,7 +4,7 @@
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { CLIENT, ROOT } from './helpers.ts';
-import { close, binary, startFakeServer, text } from './fake-server.ts';
+import { close, binary, runAgainstFakeServer, startFakeServer, text, validResponse } from './fake-server.ts';
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -59,4 +59,23 @@ t.test('--timestamps on a terminal: the time is dimmed before each message and s
   t.equal(status, 0);
   t.match(screen, /\x1b\[2m\d\d:\d\d:\d\d\x1b\[0m \x1b\[32m< \x1b\[0mhello/, 'dim time, then the marked message');
   t.match(screen, /\x1b\[2m\d\d:\d\d:\d\d\x1b\[0m \x1b\[2mwsc: connected to/, 'status lines too');
+});
+
+t.test('peer text in status and -v lines cannot drive the terminal or forge a line either', async (t) => {
+  const closing = await runAgainstFakeServer(
+    async (session) => {
+      await session.send(close(1000, 'bye\x1b[2J\nwsc: forged line'));
+      await session.waitForClose();
+    },
+    ['-v', 'consumer'],
+    { respond: (key) => validResponse(key, ['X-Evil: \x1b]0;pwned\x07 here']) },
+  );
+  t.equal(closing.status, 0);
+  t.notMatch(closing.stderr, /\x1b/, 'no raw ESC on stderr');
+  t.match(closing.stderr, 'wsc: closed by server: 1000 bye^[[2J^Jwsc: forged line\n', 'the close reason on one line, controls shown');
+  t.notMatch(closing.stderr, /^wsc: forged line/m, 'no forged status line');
+  t.match(closing.stderr, 'wsc: < X-Evil: ^[]0;pwned^G here', '-v headers too');
+  const refused = await runAgainstFakeServer(async () => {}, ['consumer'], { respond: () => 'HTTP/1.1 403 \x1b[2JForbidden\r\nContent-Length: 2\r\n\r\nno' });
+  t.equal(refused.status, 1);
+  t.equal(refused.stderr, 'wsc: server refused the upgrade: HTTP/1.1 403 ^[[2JForbidden — no\n', 'a refused upgrade\'s status line');
 });
