@@ -91,3 +91,15 @@ t.test('a line wider than the window scrolls sideways, keeping the cursor in vie
   type([KEYS.end, KEYS.ctrlU, 'short'], editor);
   t.same(editor.render(12), { visible: 'short', cursorColumn: 5 }, 'scrolls back when the line fits again');
 });
+
+t.test('a pasted megabyte, drawn after every chunk as the terminal line does, arrives whole', async (t) => {
+  const editor = new LineEditor();
+  const text = 'abcdefghij漢字😀 '.repeat(80_000); // about 1.3 MB of UTF-8, 1.1 million graphemes
+  editor.feed('\x1b[200~');
+  for (let at = 0; at < text.length; at += 65_536) {
+    editor.feed(text.slice(at, at + 65_536));
+    const row = editor.render(80);
+    t.ok(row.cursorColumn <= 77, 'the cursor stays in the window');
+  }
+  t.same(editor.feed('\x1b[201~\r'), [{ type: 'line', text }]);
+});
