@@ -1228,7 +1228,8 @@ const TILDE_KEYS: Record<string, string> = { '1': 'home', '7': 'home', '4': 'end
 const ALT_KEYS: Record<string, string> = { b: 'word-left', f: 'word-right', d: 'kill-word-forward', '\x7f': 'kill-word-back', '\x08': 'kill-word-back' };
 const HISTORY_LIMIT = 1000;
 
-const graphemeSegmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+/** Made on first use: only the line editor needs it, and ICU's break data costs start-up time. */
+let graphemeSegmenter: Intl.Segmenter | null = null;
 
 /** Intl.Segmenter slows down sharply on long strings (51 s for 64 Ki UTF-16 units on Node 20): cut them. */
 const SEGMENT_SPAN = 2048;
@@ -1236,6 +1237,7 @@ const SEGMENT_SPAN = 2048;
 /** User-perceived characters: an emoji with its modifiers, or a letter with its accents, is one. */
 export function splitGraphemes(text: string): string[] {
   const graphemes: string[] = [];
+  graphemeSegmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
   let carried = '';
   for (let at = 0; at < text.length; at += SEGMENT_SPAN) {
     for (const piece of graphemeSegmenter.segment(carried + text.slice(at, at + SEGMENT_SPAN))) graphemes.push(piece.segment);

@@ -27,7 +27,8 @@ function startPane(args: string[]) {
   const stty = join(dir, `${name}.stty`);
   const status = join(dir, `${name}.status`);
   const client = [process.execPath, '--import', 'tsx', CLIENT, ...args].map(shellQuote).join(' ');
-  const command = `cd ${shellQuote(ROOT)} && NO_COLOR=1 ${client}; echo $? > ${shellQuote(status)}; stty -a > ${shellQuote(stty)}; sleep 600`;
+  // stty first: the status file's appearance means both are written.
+  const command = `cd ${shellQuote(ROOT)} && NO_COLOR=1 ${client}; s=$?; stty -a > ${shellQuote(stty)}; echo $s > ${shellQuote(status)}; sleep 600`;
   const started = tmux('-f', '/dev/null', 'new-session', '-d', '-x', '80', '-y', '24', '-s', 'wsc', command);
   if (started.status !== 0) throw new Error(`tmux: ${started.stderr}`);
   const raw = join(dir, `${name}.raw`);
@@ -179,6 +180,16 @@ t.test('Ctrl-C closes with 1000 and restores the terminal; nothing is left in ra
   const raw = pane.rawOutput();
   t.ok(raw.includes('\x1b[?2004h'), 'bracketed paste was on while editing');
   t.ok(raw.lastIndexOf('\x1b[?2004l') > raw.lastIndexOf('\x1b[?2004h'), 'and is off at the end');
+});
+
+t.test('a lost connection (exit 1) restores the terminal too', { skip }, async (t) => {
+  const { pane, peer } = await connected(t);
+  pane.text('typing when the server vanishes');
+  await pane.waitForScreen((rows) => rows.at(-1) === '> typing when the server vanishes', 'the line');
+  peer.terminate();
+  t.equal(await pane.exitStatus(), 1, 'exit 1: connection lost');
+  t.match(pane.stty(), /(^|\s)icanon(\s|$)/, 'canonical mode back on');
+  t.match(pane.screen().rows.join('\n'), /wsc: connection lost \(1006\)/, 'the failure is reported');
 });
 
 t.test('--history FILE: lines are kept across sessions', { skip }, async (t) => {
