@@ -207,7 +207,7 @@ const RECONNECT_BASE_MS = 500;
 const RECONNECT_MAX_MS = 30_000;
 /** A connection open this long resets the backoff. */
 const STABLE_CONNECTION_MS = 10_000;
-/** Lines kept while disconnected (--reconnect); beyond this, lines are dropped and the user told. */
+/** Lines queued while no connection is open past which stdin is paused too (many short lines, little memory each). */
 const MAX_WAITING_LINES = 100_000;
 /** Server close codes after which --reconnect tries again: going away, internal error, restart, try later. */
 const RETRY_CLOSE_CODES = new Set([1001, 1011, 1012, 1013]);
@@ -2625,7 +2625,6 @@ export class LineInput {
   private readonly pausedFor = new Set<InputPause>();
   private warnedInvalid = false;
   private warnedConsumer = false;
-  private warnedFull = false;
   /** Lines accepted but never sent: after the closing handshake began, or left in the queue at the end. */
   unsent = 0;
 
@@ -2761,16 +2760,11 @@ export class LineInput {
   private accept(lines: Buffer[]): void {
     if (this.queue.length === 0 && this.take(lines)) return;
     for (const line of lines) {
-      if (this.queue.length < MAX_WAITING_LINES) {
-        this.queue.push(Buffer.from(line));
-        this.queueBytes += line.length;
-      } else {
-        this.unsent++;
-        if (!this.warnedFull) this.output.error(`input queue full (${MAX_WAITING_LINES} lines) while not connected: further lines are dropped`);
-        this.warnedFull = true;
-      }
+      this.queue.push(Buffer.from(line));
+      this.queueBytes += line.length;
     }
-    if (this.queueBytes > QUEUE_HIGH_WATER) this.pause('queue');
+    // Nothing accepted is dropped: a full queue stops the reading instead (a pipe's writer then waits).
+    if (this.queueBytes > QUEUE_HIGH_WATER || this.queue.length >= MAX_WAITING_LINES) this.pause('queue');
   }
 
   /** The queued lines, in order (the queue is then empty and reading goes on). */

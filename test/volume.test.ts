@@ -4,8 +4,8 @@
 
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { runClient } from './helpers.ts';
-import { close, cont, OP, ping, startFakeServer, text } from './fake-server.ts';
+import { runClient, runInProcess } from './helpers.ts';
+import { close, cont, OP, parseClientFrames, ping, startFakeServer, text } from './fake-server.ts';
 
 /** The client's peak resident memory so far, in MB. */
 function peakMegabytes(pid: number): number {
@@ -71,4 +71,43 @@ t.test('two million one-byte fragments of one message: bounded, and the message 
   t.comment(`peak RSS ${peak.toFixed(1)} MB for ${count} fragments`);
   t.equal(client.stdout(), 'x'.repeat(count) + '\n', 'one message of every fragment');
   t.ok(peak > 0 && peak < LIMIT_MB, `peak RSS ${peak.toFixed(1)} MB is under ${LIMIT_MB} MB`);
+});
+
+t.test('a producer into an echo server that reads only while its own writes flow: everything comes back (no deadlock)', async (t) => {
+  // Like an asyncio echo handler: it stops reading while its writes wait for 'drain'. A client that also
+  // stopped reading while its writes wait would deadlock with it; this client keeps reading.
+  const lines = 200_000;
+  const input = Array.from({ length: lines }, (_, i) => `line ${String(i).padStart(6, '0')} ${'x'.repeat(100)}\n`).join('');
+  let echoed = 0;
+  const server = await startFakeServer({
+    script: async (session) => {
+      const socket = session.socket;
+      socket.removeAllListeners('data');
+      let pending = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        pending = Buffer.concat([pending, chunk]);
+        const { frames, rest } = parseClientFrames(pending);
+        pending = Buffer.from(rest);
+        let flowing = true;
+        for (const frame of frames) {
+          if (frame.opcode === OP.TEXT) {
+            echoed++;
+            flowing = socket.write(text(frame.payload)) && flowing;
+          } else if (frame.opcode === OP.CLOSE) {
+            socket.end(close(1000));
+          }
+        }
+        if (!flowing) {
+          socket.pause();
+          socket.once('drain', () => socket.resume());
+        }
+      });
+      await session.waitForEnd(60_000);
+    },
+  });
+  t.teardown(() => server.close());
+  const client = runInProcess(['127.0.0.1', String(server.port), 'both'], { input, killAfterMs: 60_000 });
+  t.equal(await client.exit, 0, client.stderr());
+  t.equal(echoed, lines, 'the server got every line');
+  t.equal(client.stdout().split('\n').length - 1, lines, 'and the client printed every echo');
 });
