@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WebSocket } from 'ws';
 import { CLIENT, ROOT, delay } from './helpers.ts';
-import { startChatServer, type ChatServer } from './server.ts';
+import { startChatServer } from './server.ts';
+import { startFakeServer } from './fake-server.ts';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const skip = !hasTmux && 'tmux is not installed (apt-get install tmux)';
@@ -190,6 +191,27 @@ t.test('a lost connection (exit 1) restores the terminal too', { skip }, async (
   t.equal(await pane.exitStatus(), 1, 'exit 1: connection lost');
   t.match(pane.stty(), /(^|\s)icanon(\s|$)/, 'canonical mode back on');
   t.match(pane.screen().rows.join('\n'), /wsc: connection lost \(1006\)/, 'the failure is reported');
+});
+
+t.test('a second Ctrl-C exits at once when the server does not answer the CLOSE', { skip }, async (t) => {
+  let closeSeen = false;
+  const server = await startFakeServer({
+    script: async (session) => {
+      await session.waitForClose(10_000);
+      closeSeen = true; // and never answered
+      await session.waitForEnd(10_000);
+    },
+  });
+  t.teardown(() => server.close());
+  const pane = startPane(['127.0.0.1', String(server.port), 'both']);
+  t.teardown(() => pane.kill());
+  await pane.waitForScreen((rows) => rows.at(-1) === '>', 'the prompt');
+  pane.keys('C-c');
+  await until(() => closeSeen, 'the CLOSE');
+  pane.keys('C-c');
+  t.equal(await pane.exitStatus(3000), 1, 'exit 1 at once, not after the 5 s close timeout');
+  t.match(pane.screen().rows.join('\n'), 'wsc: interrupted again: exiting without waiting for the server');
+  t.match(pane.stty(), /(^|\s)icanon(\s|$)/, 'the terminal restored');
 });
 
 t.test('--history FILE: lines are kept across sessions', { skip }, async (t) => {
