@@ -1566,6 +1566,53 @@ export function proxyFromEnvironment(target: Target, env: NodeJS.ProcessEnv): st
   return proxy;
 }
 
+/** Every option parseArgs accepts (what each does: USAGE, and the README's option tables). */
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  'connect-timeout': { type: 'string' },
+  'close-timeout': { type: 'string' },
+  'max-message-size': { type: 'string' },
+  'ping-interval': { type: 'string' },
+  'ping-timeout': { type: 'string' },
+  'show-heartbeats': { type: 'boolean', short: 'P' },
+  'show-ping-pong': { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+  color: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  json: { type: 'boolean' },
+  reconnect: { type: 'boolean' },
+  insecure: { type: 'boolean' },
+  'no-check': { type: 'boolean', short: 'n' },
+  ca: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  passphrase: { type: 'string' },
+  'passphrase-file': { type: 'string' },
+  'auth-file': { type: 'string' },
+  header: { type: 'string', short: 'H', multiple: true },
+  auth: { type: 'string' },
+  origin: { type: 'string', short: 'o' },
+  subprotocol: { type: 'string', short: 's', multiple: true },
+  location: { type: 'boolean', short: 'L' },
+  'max-redirects': { type: 'string' },
+  proxy: { type: 'string' },
+  slash: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  connect: { type: 'string', short: 'c' },
+  role: { type: 'string' },
+  execute: { type: 'string', short: 'x', multiple: true },
+  wait: { type: 'string', short: 'w' },
+  count: { type: 'string' },
+  '1': { type: 'boolean', short: '1' },
+  null: { type: 'boolean', short: '0' },
+  binary: { type: 'boolean' },
+  hex: { type: 'boolean' },
+  base64: { type: 'boolean' },
+  history: { type: 'string' },
+  timestamps: { type: 'boolean' },
+} as const;
+
 /** Parse the command line; returns 'help' or 'version' for those requests. Throws UsageError. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions | 'help' | 'version' {
   let parsed;
@@ -1574,51 +1621,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-        'connect-timeout': { type: 'string' },
-        'close-timeout': { type: 'string' },
-        'max-message-size': { type: 'string' },
-        'ping-interval': { type: 'string' },
-        'ping-timeout': { type: 'string' },
-        'show-heartbeats': { type: 'boolean', short: 'P' },
-        'show-ping-pong': { type: 'boolean' },
-        'no-color': { type: 'boolean' },
-        color: { type: 'boolean' },
-        quiet: { type: 'boolean', short: 'q' },
-        json: { type: 'boolean' },
-        reconnect: { type: 'boolean' },
-        insecure: { type: 'boolean' },
-        'no-check': { type: 'boolean', short: 'n' },
-        ca: { type: 'string' },
-        cert: { type: 'string' },
-        key: { type: 'string' },
-        passphrase: { type: 'string' },
-        'passphrase-file': { type: 'string' },
-        'auth-file': { type: 'string' },
-        header: { type: 'string', short: 'H', multiple: true },
-        auth: { type: 'string' },
-        origin: { type: 'string', short: 'o' },
-        subprotocol: { type: 'string', short: 's', multiple: true },
-        location: { type: 'boolean', short: 'L' },
-        'max-redirects': { type: 'string' },
-        proxy: { type: 'string' },
-        slash: { type: 'boolean' },
-        verbose: { type: 'boolean', short: 'v' },
-        connect: { type: 'string', short: 'c' },
-        role: { type: 'string' },
-        execute: { type: 'string', short: 'x', multiple: true },
-        wait: { type: 'string', short: 'w' },
-        count: { type: 'string' },
-        '1': { type: 'boolean', short: '1' },
-        null: { type: 'boolean', short: '0' },
-        binary: { type: 'boolean' },
-        hex: { type: 'boolean' },
-        base64: { type: 'boolean' },
-        history: { type: 'string' },
-        timestamps: { type: 'boolean' },
-      },
+      options: OPTIONS,
     });
   } catch (error) {
     throw new UsageError((error as Error).message.split('\n')[0]!);
@@ -1627,18 +1630,6 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   if (values.help) return 'help';
   if (values.version) return 'version';
   const target = parseScriptingTarget(values, positionals);
-  let maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
-  if (values['max-message-size'] !== undefined) {
-    const text = values['max-message-size'];
-    maxMessageSize = Number(text);
-    if (!/^\d+$/.test(text) || maxMessageSize < 1 || !Number.isSafeInteger(maxMessageSize)) {
-      throw new UsageError(`--max-message-size must be a positive whole number of bytes, not ${JSON.stringify(text)}`);
-    }
-  }
-  if (!target.secure && (values.insecure || values['no-check'] || values.ca !== undefined || values.cert !== undefined || values.key !== undefined)) {
-    throw new UsageError('--insecure, --ca, --cert and --key apply only to wss:// URLs');
-  }
-  if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together');
   const headers = (values.header ?? []).map(parseHeaderOption);
   if (values.origin !== undefined) headers.push(['Origin', values.origin]);
   for (const name of values.subprotocol ?? []) {
@@ -1652,7 +1643,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     target,
     connectTimeoutMs: parseSeconds('connect-timeout', values['connect-timeout'], 10_000),
     closeTimeoutMs: parseSeconds('close-timeout', values['close-timeout'], 5_000),
-    maxMessageSize,
+    maxMessageSize: parseMaxMessageSize(values['max-message-size']),
     pingIntervalMs: parseSeconds('ping-interval', values['ping-interval'], 30_000, true),
     pingTimeoutMs: parseSeconds('ping-timeout', values['ping-timeout'], 20_000),
     showHeartbeats: (values['show-heartbeats'] || values['show-ping-pong']) ?? false,
@@ -1660,10 +1651,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     quiet: values.quiet ?? false,
     json: values.json ?? false,
     reconnect: values.reconnect ?? false,
-    insecure: (values.insecure || values['no-check']) ?? false,
-    caFile: values.ca ?? null,
-    certFile: values.cert ?? null,
-    keyFile: values.key ?? null,
+    ...parseTls(values, target),
     headers,
     ...parseCredentials(values, target, env),
     subprotocols: values.subprotocol ?? [],
@@ -1722,6 +1710,27 @@ function readSecretFile(option: string, file: string): { value: string; warning:
   const readable = (mode & 0o044) !== 0;
   const octal = (mode & 0o777).toString(8).padStart(4, '0');
   return { value, warning: readable ? `warning: ${file} can be read by other users (mode ${octal}); chmod 600 ${file}` : null };
+}
+
+function parseMaxMessageSize(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_MAX_MESSAGE_SIZE;
+  const size = Number(text);
+  if (!/^\d+$/.test(text) || size < 1 || !Number.isSafeInteger(size)) {
+    throw new UsageError(`--max-message-size must be a positive whole number of bytes, not ${JSON.stringify(text)}`);
+  }
+  return size;
+}
+
+function parseTls(
+  values: { insecure?: boolean; 'no-check'?: boolean; ca?: string; cert?: string; key?: string },
+  target: Target,
+): Pick<CliOptions, 'insecure' | 'caFile' | 'certFile' | 'keyFile'> {
+  const insecure = (values.insecure || values['no-check']) ?? false;
+  if (!target.secure && (insecure || values.ca !== undefined || values.cert !== undefined || values.key !== undefined)) {
+    throw new UsageError('--insecure, --ca, --cert and --key apply only to wss:// URLs');
+  }
+  if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together');
+  return { insecure, caFile: values.ca ?? null, certFile: values.cert ?? null, keyFile: values.key ?? null };
 }
 
 /** The target from -c URL or the positionals, with --role applied (URLs only). */
