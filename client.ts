@@ -1288,19 +1288,17 @@ export class LineEditor {
   /** What Ctrl-U/K/W or Alt-D last removed: Ctrl-Y puts it back. */
   private killed: string[] = [];
   readonly prompt: string;
+  readonly promptWidth: number;
 
   constructor(history: string[] = [], prompt = '> ') {
     this.history = history.slice(-HISTORY_LIMIT);
     this.historyAt = this.history.length;
     this.prompt = prompt;
+    this.promptWidth = graphemeWidthOf(splitGraphemes(prompt));
   }
 
   get text(): string {
     return this.line.join('');
-  }
-
-  get isEmpty(): boolean {
-    return this.line.length === 0;
   }
 
   /** Keys as the terminal sent them (decoded UTF-8); returns what they ask for, in order. */
@@ -1448,7 +1446,7 @@ export class LineEditor {
    * and the cursor's column after the prompt. The last column stays free, so the terminal never wraps.
    */
   render(columns: number): { visible: string; cursorColumn: number } {
-    const room = Math.max(1, columns - graphemeWidthOf(splitGraphemes(this.prompt)) - 1);
+    const room = Math.max(1, columns - this.promptWidth - 1);
     const { line, cursor } = this;
     // Each step looks at one window's worth of graphemes, however long the line (a pasted megabyte).
     if (cursor < this.scroll) this.scroll = cursor;
@@ -1988,8 +1986,7 @@ export class Output {
   message(type: 'text' | 'binary', chunks: Buffer[], size: number): void {
     if (this.options.json) {
       const data = joinChunks(chunks, size);
-      const event = type === 'text' ? { type: 'message', text: data.toString('utf8') } : { type: 'binary', base64: data.toString('base64') };
-      this.push(Buffer.from(JSON.stringify(this.options.timestamps ? { ...event, ts: new Date().toISOString() } : event) + '\n'));
+      this.pushJson(type === 'text' ? { type: 'message', text: data.toString('utf8') } : { type: 'binary', base64: data.toString('base64') }, false);
     } else if (type === 'binary') {
       const data = joinChunks(chunks, size);
       const encoding = this.options.binaryEncoding;
@@ -2013,8 +2010,14 @@ export class Output {
 
   /** A JSON event about the connection (messages go through message()): scrubbed of secrets. */
   json(event: Record<string, unknown>): void {
-    if (this.options.timestamps) event = { ...event, ts: new Date().toISOString() };
-    if (this.options.json) this.push(Buffer.from(JSON.stringify(event, (_, value: unknown) => (typeof value === 'string' ? this.redact(value) : value)) + '\n'));
+    if (this.options.json) this.pushJson(event, true);
+  }
+
+  /** One JSON line; `ts` with --timestamps. A message's own text is exact: only connection events are scrubbed. */
+  private pushJson(event: Record<string, unknown>, scrub: boolean): void {
+    const stamped = this.options.timestamps ? { ...event, ts: new Date().toISOString() } : event;
+    const replacer = scrub ? (_: string, value: unknown) => (typeof value === 'string' ? this.redact(value) : value) : undefined;
+    this.push(Buffer.from(JSON.stringify(stamped, replacer) + '\n'));
   }
 
   /** Write what was gathered (see the class comment for when `mustWait` is set). */
@@ -2549,7 +2552,7 @@ export class TerminalLine {
   private readonly draw = (): void => {
     if (!this.active || this.hidden) return;
     const { visible, cursorColumn } = this.editor.render(this.out.columns ?? 80);
-    const column = graphemeWidthOf(splitGraphemes(this.editor.prompt)) + cursorColumn;
+    const column = this.editor.promptWidth + cursorColumn;
     this.out.write(`${CLEAR_ROW}${this.prompt}${visible}\r${column > 0 ? `\x1b[${column}C` : ''}`);
   };
 
@@ -3153,8 +3156,6 @@ export function reconnectDelay(attempt: number, random = Math.random): number {
 
 // ------------------------------------------------------------------------------------ password prompt
 
-type TerminalInput = ClientIo['stdin'] & { setRawMode(raw: boolean): unknown };
-
 /** --auth USER without a password: ask on the terminal, as ssh does. Returns an exit status if it cannot. */
 async function askForPassword(options: CliOptions, io: ClientIo): Promise<number | null> {
   const user = options.authUser!;
@@ -3162,7 +3163,7 @@ async function askForPassword(options: CliOptions, io: ClientIo): Promise<number
     io.stderr.write(`wsc: --auth ${user} has no password and stdin is not a terminal to ask for it; give USER:PASSWORD in WSC_AUTH or --auth-file FILE\n`);
     return ExitStatus.USAGE;
   }
-  const password = await readHidden(io.stdin as TerminalInput, io.stderr, `Password for ${user}: `);
+  const password = await readHidden(io.stdin as RawTerminalInput, io.stderr, `Password for ${user}: `);
   if (password === null) {
     io.stderr.write('wsc: no password given\n');
     return ExitStatus.FAILURE;
@@ -3173,7 +3174,7 @@ async function askForPassword(options: CliOptions, io: ClientIo): Promise<number
 }
 
 /** One line typed without echo (raw mode). Backspace and Ctrl-U edit; Ctrl-C, or Ctrl-D on nothing, cancel (null). */
-function readHidden(stdin: TerminalInput, stderr: Writable, prompt: string): Promise<string | null> {
+function readHidden(stdin: RawTerminalInput, stderr: Writable, prompt: string): Promise<string | null> {
   stderr.write(prompt);
   stdin.setRawMode(true);
   return new Promise((resolve) => {
@@ -3183,7 +3184,8 @@ function readHidden(stdin: TerminalInput, stderr: Writable, prompt: string): Pro
       stdin.setRawMode(false);
       stdin.pause();
       // Typed ahead after Enter: chat input, not part of the password.
-      if (rest.replace(/^\n/, '') !== '') stdin.unshift(Buffer.from(rest.replace(/^\n/, '').replace(/\r/g, '\n')));
+      const ahead = rest.replace(/^\n/, '').replace(/\r/g, '\n');
+      if (ahead !== '') stdin.unshift(Buffer.from(ahead));
       stderr.write('\n');
       resolve(value);
     };
