@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseClientFrames } from './fake-server.ts';
+import { peakResidentMB } from './helpers.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WSCAT = join(ROOT, 'node_modules', 'wscat', 'bin', 'wscat');
@@ -285,7 +286,7 @@ async function measureIdleCpu(client: ClientName, seconds: number): Promise<numb
 
 /** A server's part in a volume case: given the socket after the handshake; resolves when the load is over
  * (the peak is read then, and the server sends CLOSE 1000 and starts reading). */
-type VolumeServe = (socket: net.Socket, client: { pid: number; peakMB(): number }) => Promise<void>;
+type VolumeServe = (socket: net.Socket) => Promise<void>;
 
 interface VolumeResult {
   peakMB: number;
@@ -295,15 +296,6 @@ interface VolumeResult {
   warnings: boolean;
   /** The last line the client wrote on stderr. */
   stderr: string;
-}
-
-/** The client's peak RSS so far, from the kernel (VmHWM), in MB. */
-function peakMB(pid: number): number {
-  try {
-    return Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
-  } catch {
-    return NaN;
-  }
 }
 
 async function measureVolume(client: 'wsc' | 'wscat', role: Role, serve: VolumeServe, feedStdin?: (stdin: NodeJS.WritableStream) => void): Promise<VolumeResult> {
@@ -320,7 +312,7 @@ async function measureVolume(client: 'wsc' | 'wscat', role: Role, serve: VolumeS
       const key = /sec-websocket-key:\s*(\S+)/i.exec(head.toString('latin1'))?.[1] ?? '';
       socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
       serverSocket = socket;
-      served = serve(socket, { pid: child.pid!, peakMB: () => peakMB(child.pid!) });
+      served = serve(socket);
     };
     socket.on('data', onHead);
   });
@@ -337,11 +329,11 @@ async function measureVolume(client: 'wsc' | 'wscat', role: Role, serve: VolumeS
   if (feedStdin) feedStdin(child.stdin!);
   const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
   let earlyPeakMB = NaN;
-  const early = setTimeout(() => (earlyPeakMB = peakMB(child.pid!)), 10_000);
+  const early = setTimeout(() => (earlyPeakMB = peakResidentMB(child.pid!)), 10_000);
   while (served === undefined) await new Promise((r) => setTimeout(r, 10));
   await served;
   clearTimeout(early);
-  const peak = peakMB(child.pid!);
+  const peak = peakResidentMB(child.pid!);
   serverSocket.on('data', () => {});
   serverSocket.resume();
   if (!serverSocket.destroyed) serverSocket.write(CLOSE_1000);

@@ -2,11 +2,11 @@
 // they must never go (the process list, -v, status and error lines, --json events).
 
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLIENT, ROOT, runClient, runInProcess } from './helpers.ts';
+import { CLIENT, ROOT, hasScript, runClient, runInProcess, shellQuote } from './helpers.ts';
 import { close, runAgainstFakeServer, validResponse } from './fake-server.ts';
 import { startChatServer } from './server.ts';
 
@@ -117,8 +117,6 @@ t.test('while it runs, the process list shows the URL, not the arguments that ho
   t.match(commandLine, `wsc ws://127.0.0.1:${server.port}/consumer`);
 });
 
-const hasScript = spawnSync('script', ['--version']).status === 0;
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 t.test('--auth USER on a terminal: the password is asked for without echo', { skip: !hasScript && 'script (util-linux) is not installed' }, async (t) => {
   const server = await startChatServer({ port: 0 });

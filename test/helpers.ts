@@ -1,14 +1,30 @@
 // Test helpers: run the real client as a child process (the same file a user runs, loaded through tsx),
 // or in this process through main() with stand-in streams, where the process boundary is not under test.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { PassThrough, type Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../client.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const CLIENT = fileURLToPath(new URL('../client.ts', import.meta.url));
+
+/** `script` (util-linux), which gives a command a pseudo-terminal; terminal tests skip without it. */
+export const hasScript = spawnSync('script', ['--version']).status === 0;
+
+/** One word for `sh -c`, whatever it holds. */
+export const shellQuote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+
+/** A process's peak resident memory so far, from the kernel (VmHWM in /proc/PID/status), in MB; NaN if unknown. */
+export function peakResidentMB(pid: number): number {
+  try {
+    return Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+  } catch {
+    return NaN;
+  }
+}
 
 /** A run of the client, in a child process or in-process: what it printed, and how it ended. */
 export interface RunHandle {

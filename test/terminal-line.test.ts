@@ -8,13 +8,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WebSocket } from 'ws';
-import { CLIENT, ROOT, delay } from './helpers.ts';
+import { CLIENT, ROOT, delay, shellQuote } from './helpers.ts';
 import { startChatServer } from './server.ts';
 import { startFakeServer } from './fake-server.ts';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const skip = !hasTmux && 'tmux is not installed (apt-get install tmux)';
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const dir = mkdtempSync(join(tmpdir(), 'wsc-tmux-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 

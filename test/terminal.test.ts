@@ -2,12 +2,10 @@
 // reaches that terminal: peer escapes neutralised, messages marked, colours present or absent as promised.
 
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
-import { CLIENT, ROOT } from './helpers.ts';
+import { spawn } from 'node:child_process';
+import { CLIENT, ROOT, hasScript, shellQuote } from './helpers.ts';
 import { close, binary, runAgainstFakeServer, startFakeServer, text, validResponse } from './fake-server.ts';
 
-const hasScript = spawnSync('script', ['--version']).status === 0;
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Run the client on a pseudo-terminal against a fake server that sends `frames`; returns the screen bytes. */
 async function onTerminal(frames: Buffer[], args: string[] = [], env: NodeJS.ProcessEnv = {}) {

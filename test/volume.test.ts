@@ -4,14 +4,8 @@
 
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { runClient, runInProcess } from './helpers.ts';
+import { peakResidentMB, runClient, runInProcess } from './helpers.ts';
 import { close, cont, OP, parseClientFrames, ping, startFakeServer, text } from './fake-server.ts';
-
-/** The client's peak resident memory so far, in MB. */
-function peakMegabytes(pid: number): number {
-  const kilobytes = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Number(kilobytes) / 1024;
-}
 
 const LIMIT_MB = 150;
 const hasProc = (() => {
@@ -31,7 +25,7 @@ t.test('a million PINGs from a server that never reads: memory stays bounded, no
       session.socket.pause(); // never read: every PONG the client writes stays with it
       const batch = Buffer.concat(Array.from({ length: 1000 }, (_, i) => ping(Buffer.alloc(125, 0x61 + (i % 26)))));
       for (let i = 0; i < 1000; i++) await session.send(batch);
-      peak = peakMegabytes(client.child.pid!);
+      peak = peakResidentMB(client.child.pid!);
       session.socket.resume();
       await session.send(close(1000, 'done'));
       await session.waitForEnd(20_000);
@@ -59,7 +53,7 @@ t.test('two million one-byte fragments of one message: bounded, and the message 
       for (let i = 0; i < count / 10_000 - 1; i++) await session.send(batch);
       await session.send(Buffer.concat([...Array.from({ length: 9_998 }, () => piece), cont('x')]));
       await client.waitFor('stdout', '\n', 30_000);
-      peak = peakMegabytes(client.child.pid!);
+      peak = peakResidentMB(client.child.pid!);
       await session.send(close(1000));
       await session.waitForClose();
     },
