@@ -1,165 +1,56 @@
 // wsc: a terminal WebSocket chat client that speaks RFC 6455 itself over a raw TCP (or TLS) socket.
 //
-// Layout, top to bottom: types, constants, the pure codec (frames, UTF-8, handshake), the sans-I/O state
-// machine (`ClientConnection`: bytes in, bytes-to-send and events out), the I/O shell that pumps sockets,
-// stdin, stdout, timers and signals into it, and `main()`, which returns the exit status.
-// Only Node built-ins are used, and only erasable TypeScript, so `node client.ts` runs it on Node >= 22.18.
+// This file is the whole client, written to be read from top to bottom: each section uses only what the
+// sections above it define, in the order data flows (bytes on the wire, the protocol, then the process
+// around it). Only Node built-ins are used, and only erasable TypeScript, so `node client.ts` runs it on
+// Node >= 22.18 as well as `npx tsx client.ts` on Node 20. `grep -n '^// §' client.ts` lists the sections.
+//
+// Contents
+//   - § 1   Frames                     the wire format: encode, decode incrementally, UTF-8, close payloads
+//   - § 2   The opening handshake      the HTTP upgrade request, and the checks on the server's answer
+//   - § 3   The connection             the protocol as a state machine without I/O: bytes in, bytes and events out
+//   - § 4   The command line           options, usage, targets, redirects, proxies, credentials: resolved once, frozen
+//   - § 5   Presentation and secrets   peer text made safe to show, -v lines, redaction
+//   - § 6   The connection attempt     one socket pumped into one connection: listeners, timers, the select loop
+//   - § 7   Output                     stdout for messages, stderr for everything else
+//   - § 8   Input                      stdin as lines, and the queue they wait in while no connection is open
+//   - § 9   The terminal               keys, the line editor, the input line on the screen, the password prompt
+//   - § 10  The client                 the process's life across attempts: routing, redirects, reconnects, quitting
+//   - § 11  main                       main(argv, io) returns the exit status
+//
+// Classes, and what each owns
+//   ByteQueue          received bytes not yet decoded, as chunks consumed from the front
+//   FrameReader        the frame being decoded: its header, and how much payload is left
+//   MessageBuffer      the bytes of a message arriving in pieces, in one buffer reused from message to message
+//   ClientConnection   the protocol state (HANDSHAKING, OPEN, CLOSING, CLOSED), bytes to send, events to show
+//   UsageError         a bad command line, option value or file (exit 2)
+//   Timer              one timeout: armed, re-armed, cleared
+//   Attempt            one socket, its ClientConnection, and the timers of the shell's half of the state machine
+//   Output             stdout and stderr: ordering, the messages borrowed until written, colour, redaction
+//   LineInput          stdin: the line being read, the queue before OPEN, the count of lines not sent
+//   KeyReader          raw-mode bytes as keys: an escape sequence cut by a chunk's end, bracketed paste
+//   LineEditor         the input line's text, cursor, kill buffer and history (pure)
+//   TerminalLine       the terminal: raw mode, the drawn input line, Ctrl-Z, putting the terminal back
+//   ChatClient         the loop over attempts, the user's quit, --count and -w, input routed to the open attempt
 
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { appendFileSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
 import * as net from 'node:net';
+import { basename } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 
-// ---------------------------------------------------------------------------------------------- types
 
-export type Role = 'producer' | 'consumer' | 'both';
-export type State = 'HANDSHAKING' | 'OPEN' | 'CLOSING' | 'CLOSED';
-
-export interface FrameHeader {
-  fin: boolean;
-  rsv: number; // the three RSV bits as a number 0-7
-  opcode: number;
-  masked: boolean;
-  maskKey: Buffer | null;
-  /** Infinity when a 64-bit length is beyond 2^53-1: no such message can be accepted. */
-  payloadLength: number;
-}
-
-/** One step of the incremental frame reader: a header, or a piece of the current frame's payload. */
-export type FramePiece =
-  | { type: 'header'; header: FrameHeader }
-  | { type: 'payload'; data: Buffer; end: boolean };
-
-export interface CloseInfo {
-  /** null when the CLOSE frame carried no status code (reported as 1005). */
-  code: number | null;
-  reason: string;
-}
-
-export type ProtocolEvent =
-  | { type: 'open'; statusLine: string; headers: Map<string, string>; subprotocol: string | null }
-  /** A complete message: its bytes are `chunks` in order (valid until the next receiveData(), see there). */
-  | { type: 'text'; chunks: Buffer[]; size: number }
-  /** Several complete text messages that arrived whole in one chunk: message i is source[ranges[2i]..ranges[2i+1]). */
-  | { type: 'text-run'; source: Buffer; ranges: number[] }
-  | { type: 'binary'; chunks: Buffer[]; size: number }
-  | { type: 'ping'; payload: Buffer }
-  | { type: 'pong'; payload: Buffer }
-  | { type: 'close'; code: number | null; reason: string; initiator: 'server' | 'client' }
-  | { type: 'failure'; kind: FailureKind; message: string; closeCode: number | null }
-  /** With `traceFrames`: a frame sent or received, in order among the other events (for -v). */
-  | { type: 'frame'; direction: 'sent' | 'received'; header: FrameHeader; controlPayload: Buffer | null };
-
-/**
- * Why a connection failed. The core sets handshake, protocol and lost; the shell gives the others when it
- * gives up (`abort`). Whether --reconnect retries follows from the kind alone (see attemptOutcome).
- */
-export type FailureKind =
-  | 'handshake' // the server's answer to the upgrade was refused, malformed or a redirect
-  | 'protocol' // the server broke RFC 6455 after OPEN
-  | 'lost' // TCP ended or was reset without a closing handshake
-  | 'unreachable' // no TCP connection (refused, unknown host, ...)
-  | 'tls' // the TLS handshake failed (certificate, protocol)
-  | 'timeout' // no upgrade within --connect-timeout, or no PONG within --ping-timeout
-  | 'close-timeout' // no CLOSE from the server within --close-timeout
-  | 'interrupted'; // the user insisted (a second Ctrl-C)
-
-export interface Failure {
-  kind: FailureKind;
-  message: string;
-  /** The close code the client sent for it, if it could send one. */
-  closeCode: number | null;
-}
-
-export type HandshakeResult =
-  | { ok: true; statusLine: string; headers: Map<string, string>; subprotocol: string | null }
-  | { ok: false; error: string; status?: number; location?: string; contentLength?: number | null };
-
-export interface ConnectionOptions {
-  host: string;
-  port: number;
-  path: string;
-  /** Host header value; defaults to HOST:PORT. */
-  hostHeader?: string;
-  /** base64 of 16 random bytes; a fresh one per connection unless a test pins it. */
-  key?: string;
-  maxMessageSize?: number;
-  subprotocols?: string[];
-  extraHeaders?: [string, string][];
-  /** Where frame mask keys come from; tests pin it to make frames reproducible. */
-  maskKeySource?: () => Buffer;
-  /** Report every frame sent and received as a 'frame' event (for -v); control frames carry their payload. */
-  traceFrames?: boolean;
-}
-
-export interface Target {
-  /** user:password from the URL, if any. */
-  auth?: string;
-  secure: boolean;
-  host: string; // without IPv6 brackets
-  port: number;
-  role: Role;
-  path: string;
-}
-
-export interface CliOptions {
-  target: Target;
-  connectTimeoutMs: number;
-  closeTimeoutMs: number;
-  maxMessageSize: number;
-  pingIntervalMs: number; // 0: the client sends no pings of its own
-  pingTimeoutMs: number;
-  showHeartbeats: boolean;
-  color: boolean | null; // null: decide from the terminal and NO_COLOR
-  quiet: boolean;
-  json: boolean;
-  reconnect: boolean;
-  insecure: boolean;
-  caFile: string | null;
-  certFile: string | null;
-  keyFile: string | null;
-  passphrase: string | null;
-  /** Extra request headers, in order (-H), with Origin (-o) and Authorization (--auth) among them. */
-  headers: [string, string][];
-  /** user:password for Basic authentication (--auth, --auth-file, the URL's user:password@, WSC_AUTH). */
-  auth: string | null;
-  /** --auth USER (or a URL's user@) without a password: main() asks for it at a no-echo prompt. */
-  authUser: string | null;
-  /** Said on stderr before connecting (a secret file others can read). */
-  warnings: string[];
-  subprotocols: string[];
-  followRedirects: boolean;
-  maxRedirects: number;
-  /** http://[user:pass@]host:port, from --proxy or the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY). */
-  proxy: string | null;
-  slash: boolean;
-  verbose: boolean;
-  /** -x: messages sent right after OPEN, before any stdin line. */
-  execute: string[];
-  /** -w: once input has ended, keep receiving this long, then close (Infinity: until the server closes or the user quits); null: close at once. */
-  waitMs: number | null;
-  /** --count / -1: close after printing this many messages (Infinity: no limit). */
-  count: number;
-  /** -0: NUL instead of newline between messages, on stdin and stdout. */
-  separator: number;
-  /** --binary: input messages go out as BINARY frames. */
-  sendBinary: boolean;
-  /** --hex / --base64: how a received binary message is printed (null: size and a preview). */
-  binaryEncoding: 'hex' | 'base64' | null;
-  /** --history FILE: the line editor's history, kept across sessions (null: this session only). */
-  historyFile: string | null;
-  /** --timestamps: each message and status line starts with the local time; JSON events carry `ts`. */
-  timestamps: boolean;
-}
-
-// ------------------------------------------------------------------------------------------ constants
-
-export const VERSION = '1.0.0';
-export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+// § 1  Frames
+//
+// A WebSocket message travels as frames (RFC 6455 section 5.2): a 2-byte header (FIN, three RSV bits, a
+// 4-bit opcode, the MASK bit, a 7-bit length), an extended 16- or 64-bit length, a 4-byte mask key on every
+// frame a client sends, then the payload. Everything here is pure: bytes in, bytes or values out. The
+// decoder is incremental, because TCP delivers bytes in pieces of any size: a frame's header may be split
+// anywhere, and a 16 MiB payload arrives over hundreds of reads.
 
 export const Opcode = {
   CONTINUATION: 0x0,
@@ -184,94 +75,19 @@ export const CloseCode = {
   MESSAGE_TOO_BIG: 1009,
 } as const;
 
-export const ExitStatus = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
-
-export const ROLES: readonly Role[] = ['producer', 'consumer', 'both'];
-export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
-export const MAX_RESPONSE_HEAD = 16 * 1024;
-/** How much of a refused upgrade's body is read for the error line. */
-const REFUSAL_BODY_BYTES = 200;
+/** Control frames (CLOSE, PING, PONG) carry at most this many bytes, and are never fragmented. */
 const MAX_CONTROL_PAYLOAD = 125;
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-/**
- * After the closing handshake the client half-closes TCP at once (RFC 6455 7.1.1 allows it once both CLOSE
- * frames are exchanged) and waits this long for the server's FIN before it lets go of the socket.
- */
-const CLOSE_GRACE_MS = 50;
-/** Bytes of input queued before OPEN past which stdin is paused until the connection opens. */
-const QUEUE_HIGH_WATER = 4 * 1024 * 1024;
-export const UTF8_REJECT = -1;
 const EMPTY = Buffer.alloc(0);
-const READ_BUFFER_SIZE = 256 * 1024;
-const RECONNECT_BASE_MS = 500;
-const RECONNECT_MAX_MS = 30_000;
-/** A connection open this long resets the backoff. */
-const STABLE_CONNECTION_MS = 10_000;
-/** Lines queued while no connection is open past which stdin is paused too (many short lines, little memory each). */
-const MAX_WAITING_LINES = 100_000;
-/** Server close codes after which --reconnect tries again: going away, internal error, restart, try later. */
-const RETRY_CLOSE_CODES = new Set([1001, 1011, 1012, 1013]);
-/** Headers that carry credentials: not sent to another host after a redirect. */
-const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
-export const USAGE = `Usage: client.ts [options] HOST PORT ROLE
-       client.ts [options] URL            (or -c URL)
-ROLE is producer (send each stdin line), consumer (print each message) or both. A URL is ws:// or wss://
-with any path and query, sent as given; its role is the path's when that is /producer, /consumer or /both,
-otherwise both (--role ROLE overrides).
-
-Connection:
-  -H, --header "NAME: VALUE"     add a request header (repeatable)
-      --auth USER[:PASSWORD]     HTTP Basic authentication (also a URL's user:password@); without the
-                                 password, it is asked for on the terminal (no echo)
-      --auth-file FILE           read USER:PASSWORD from FILE (safer than the command line; WSC_AUTH too)
-  -o, --origin ORIGIN            send an Origin header
-  -s, --subprotocol NAME         offer a subprotocol (repeatable); the server's choice is reported
-  -L, --location                 follow HTTP redirects of the upgrade request
-      --max-redirects N          at most N redirects with -L (default 10)
-      --proxy URL                tunnel through an HTTP proxy (http://[user:pass@]host:port) with CONNECT;
-                                 without it, HTTP_PROXY / HTTPS_PROXY / NO_PROXY are honoured
-      --connect-timeout SECONDS  give up if not connected and upgraded in time (default 10)
-      --close-timeout SECONDS    wait this long for the server's CLOSE (default 5)
-      --max-message-size BYTES   refuse larger incoming messages with 1009 (default 67108864)
-TLS (wss://):
-      --ca FILE                  also trust this CA certificate (PEM)
-      --cert FILE                client certificate (PEM)
-      --key FILE                 its private key (PEM)
-      --passphrase TEXT          the key's passphrase (--passphrase-file FILE, or WSC_PASSPHRASE, keep it
-                                 out of the process list)
-  -n, --insecure                 do not verify the server's certificate (prints a warning; --no-check too)
-Liveness:
-      --ping-interval SECONDS    send a PING every SECONDS (default 30; 0 = never)
-      --ping-timeout SECONDS     count the connection dead without a PONG in time (default 20)
-  -P, --show-heartbeats          report PINGs and PONGs on stderr (--show-ping-pong too)
-      --reconnect                after an abnormal end, reconnect with backoff (0.5 s doubling to 30 s)
-  -c, --connect URL              the URL to connect to (as wscat's -c)
-      --role ROLE                producer, consumer or both, whatever the URL's path
-Input:
-  -x, --execute MESSAGE          send MESSAGE right after connecting, before stdin (repeatable)
-  -w, --wait SECONDS             once input has ended (-x sent, and stdin's EOF unless it is a terminal),
-                                 keep receiving SECONDS, then close; "inf": until the server closes
-  -0, --null                     messages are separated by NUL, not newline, on stdin and stdout
-      --binary                   send input messages as BINARY frames
-      --history FILE             on a terminal, keep the input line's history in FILE (default: none kept)
-      --slash                    lines starting with / are commands: /ping [text], /pong [text],
-                                 /close [code [reason]], /quit (// sends a line starting with /)
-Output:
-      --count N                  print N messages, then close (exit 1 if they did not all come); -1 = --count 1
-      --hex, --base64            print each binary message whole, on one line, in that encoding
-      --timestamps               start each message and status line with the time (HH:MM:SS); JSON gets "ts"
-  -v, --verbose                  show the handshake headers and every frame on stderr
-      --json                     one JSON object per line on stdout for each event
-      --no-color                 no colour on a terminal (NO_COLOR does the same); --color forces it
-  -q, --quiet                    no status lines on stderr, only errors
-  -h, --help                     show this help
-      --version                  show the version
-
-stdout carries received messages only; everything else goes to stderr.
-Exit status: 0 normal closure, 1 failure, 2 usage error.`;
-
-// ---------------------------------------------------------------------------------------- pure codec
+export interface FrameHeader {
+  fin: boolean;
+  rsv: number; // the three RSV bits as a number 0-7
+  opcode: number;
+  masked: boolean;
+  maskKey: Buffer | null;
+  /** Infinity when a 64-bit length is beyond 2^53-1: no such message can be accepted. */
+  payloadLength: number;
+}
 
 let maskPool = Buffer.alloc(0);
 let maskPoolOffset = 0;
@@ -287,8 +103,12 @@ export function randomMaskKey(): Buffer {
   return key;
 }
 
-/** XOR `source` with the mask into `target`; `phase` is the payload offset of source[0] (mask cycles by 4). */
+/**
+ * XOR `source` with the 4-byte mask `key` into `target`; `phase` is the payload offset of source[0] (the
+ * mask cycles every 4 bytes). Four bytes a step: this loop masks every byte the client sends.
+ */
 export function applyMask(source: Buffer, target: Buffer, targetOffset: number, key: Buffer, phase = 0): void {
+  // The key has 4 bytes, and every index below stays under the length it is checked against.
   const k0 = key[phase & 3]!, k1 = key[(phase + 1) & 3]!, k2 = key[(phase + 2) & 3]!, k3 = key[(phase + 3) & 3]!;
   const n = source.length;
   const whole = n & ~3;
@@ -304,15 +124,15 @@ export function applyMask(source: Buffer, target: Buffer, targetOffset: number, 
 }
 
 /**
- * One complete frame as a client sends it: FIN, opcode, MASK bit set, 7/16/64-bit length, the mask key,
- * then the masked payload. Pure: the mask key is an argument.
+ * One complete frame as a client sends it: FIN, RSV, opcode, MASK bit set, 7/16/64-bit length, the mask
+ * key, then the masked payload. Pure: the mask key is an argument.
  */
-export function encodeFrame(opcode: number, payload: Buffer, maskKey: Buffer, fin = true): Buffer {
+export function encodeFrame(opcode: number, payload: Buffer, maskKey: Buffer, fin = true, rsv = 0): Buffer {
   const length = payload.length;
   const lengthBytes = length < 126 ? 0 : length < 65536 ? 2 : 8;
   const headerLength = 2 + lengthBytes + 4;
   const frame = Buffer.allocUnsafe(headerLength + length);
-  frame[0] = (fin ? 0x80 : 0) | opcode;
+  frame[0] = (fin ? 0x80 : 0) | (rsv << 4) | opcode;
   if (lengthBytes === 0) {
     frame[1] = 0x80 | length;
   } else if (lengthBytes === 2) {
@@ -328,7 +148,7 @@ export function encodeFrame(opcode: number, payload: Buffer, maskKey: Buffer, fi
   return frame;
 }
 
-/** Header size implied by the first two bytes of a frame. */
+/** Header size implied by the second byte of a frame (its length form and MASK bit). */
 export function frameHeaderLength(byte1: number): number {
   const len7 = byte1 & 0x7f;
   return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (byte1 & 0x80 ? 4 : 0);
@@ -336,7 +156,7 @@ export function frameHeaderLength(byte1: number): number {
 
 /** Parse a complete frame header (exactly `frameHeaderLength(bytes[1])` bytes). Pure; no validation. */
 export function parseFrameHeader(bytes: Buffer): FrameHeader {
-  const b0 = bytes[0]!, b1 = bytes[1]!;
+  const b0 = bytes.readUInt8(0), b1 = bytes.readUInt8(1);
   const len7 = b1 & 0x7f;
   let payloadLength = len7;
   let offset = 2;
@@ -366,6 +186,7 @@ export function parseFrameHeader(bytes: Buffer): FrameHeader {
  */
 export class ByteQueue {
   private chunks: Buffer[] = [];
+  /** chunks[head] is the front chunk; offset is its first unread byte. */
   private head = 0;
   private offset = 0;
   length = 0;
@@ -378,23 +199,25 @@ export class ByteQueue {
 
   /** The front chunk, and the offset of its first unread byte: for reading small frames in place. */
   get front(): Buffer | null {
-    return this.length === 0 ? null : this.chunks[this.head]!;
+    return this.chunks[this.head] ?? null;
   }
 
   get frontOffset(): number {
     return this.offset;
   }
 
+  /** The byte `index` places after the first unread one (index < length). */
   byteAt(index: number): number {
     let i = this.head;
     let at = index + this.offset;
+    // Every chunk is non-empty and index < length, so the walk ends on a chunk that holds the byte.
     while (at >= this.chunks[i]!.length) at -= this.chunks[i++]!.length;
     return this.chunks[i]![at]!;
   }
 
   /** Exactly n bytes (n <= length): a view when they lie in one chunk, otherwise one small copy. */
   consume(n: number): Buffer {
-    const first = this.chunks[this.head]!;
+    const first = this.chunks[this.head]!; // n <= length, so there is a front chunk
     if (first.length - this.offset >= n) return this.take(n);
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
@@ -406,9 +229,9 @@ export class ByteQueue {
     return out;
   }
 
-  /** Up to max bytes from the front chunk, as a view: payloads are sliced, never copied here. */
+  /** Up to max bytes from the front chunk (length > 0), as a view: payloads are sliced, never copied here. */
   take(max: number): Buffer {
-    const first = this.chunks[this.head]!;
+    const first = this.chunks[this.head]!; // length > 0: there is a front chunk
     const n = Math.min(max, first.length - this.offset);
     const piece = n === first.length ? first : first.subarray(this.offset, this.offset + n);
     this.skip(n);
@@ -417,16 +240,15 @@ export class ByteQueue {
 
   /** Copy what is left, so that the chunks pushed so far may be reused by the caller. */
   detach(): void {
-    if (this.length > 0) this.chunks = [Buffer.from(this.consume(this.length))];
-    else this.chunks = [];
+    this.chunks = this.length > 0 ? [Buffer.from(this.consume(this.length))] : [];
     this.head = 0;
     this.offset = 0;
-    this.length = this.chunks.length ? this.chunks[0]!.length : 0;
+    this.length = this.chunks[0]?.length ?? 0;
   }
 
   /** Drop n bytes (n <= the bytes left in the front chunk). */
   skip(n: number): void {
-    const first = this.chunks[this.head]!;
+    const first = this.chunks[this.head]!; // the n bytes lie in the front chunk
     this.offset += n;
     this.length -= n;
     if (this.offset === first.length) {
@@ -442,6 +264,11 @@ export class ByteQueue {
     }
   }
 }
+
+/** One step of the incremental frame reader: a header, or a piece of the current frame's payload. */
+export type FramePiece =
+  | { type: 'header'; header: FrameHeader }
+  | { type: 'payload'; data: Buffer; end: boolean };
 
 /**
  * Incremental frame decoder: push whatever bytes arrived, then `read()` until it returns null.
@@ -461,6 +288,11 @@ export class FrameReader {
   /** Copy unread bytes out of the pushed chunks (see ClientConnection.receiveData). */
   detach(): void {
     this.queue.detach();
+  }
+
+  /** Payload bytes of the current frame not read yet. */
+  get payloadRemaining(): number {
+    return this.header === null ? 0 : this.remaining;
   }
 
   get needed(): number {
@@ -504,7 +336,7 @@ export class FrameReader {
    * The fast path for a busy room: consecutive small TEXT frames that arrived whole in the front chunk
    * (unmasked, FIN, no RSV, 7-bit length within maxSize, valid UTF-8) are consumed in place, appending
    * each payload's [start, end) to `ranges`; returns the chunk they are in, or null if the next frame is
-   * not such a frame (it then takes the checked path through read()). No per-message allocation.
+   * not such a frame (it then takes the checked path through read()). No allocation per message.
    */
   readTextRun(maxSize: number, ranges: number[]): Buffer | null {
     if (this.header !== null) return null;
@@ -514,7 +346,7 @@ export class FrameReader {
     const start = at;
     const limit = front.length;
     while (at + 2 <= limit) {
-      const length = front[at + 1]!;
+      const length = front[at + 1]!; // at + 2 <= limit: the header's two bytes are there
       const end = at + 2 + length;
       if (front[at] !== 0x81 || length >= 126 || length > maxSize || end > limit) break;
       if (utf8Step(0, front, at + 2, end) !== 0) break;
@@ -526,6 +358,8 @@ export class FrameReader {
     return front;
   }
 }
+
+export const UTF8_REJECT = -1;
 
 /**
  * Incremental UTF-8 validation (RFC 3629): returns the state after `bytes`, given the state after the
@@ -542,7 +376,7 @@ export function validateUtf8(state: number, bytes: Buffer): number {
   if (end - i >= 256) {
     // Bulk check in native code up to the last code point start; the tail goes through the step function.
     let boundary = end;
-    while (boundary > i && end - boundary < 4 && (bytes[boundary - 1]! & 0xc0) === 0x80) boundary--;
+    while (boundary > i && end - boundary < 4 && (bytes.readUInt8(boundary - 1) & 0xc0) === 0x80) boundary--;
     if (boundary > i && end - boundary < 4) boundary--;
     if (!isUtf8(bytes.subarray(i, boundary))) return UTF8_REJECT;
     i = boundary;
@@ -550,10 +384,14 @@ export function validateUtf8(state: number, bytes: Buffer): number {
   return utf8Step(state, bytes, i, end);
 }
 
+/**
+ * The UTF-8 state machine over bytes[start, end). A state packs the continuation bytes still needed and
+ * the range the next one must fall in (narrower after E0, ED, F0, F4: no overlongs, surrogates or > U+10FFFF).
+ */
 export function utf8Step(state: number, bytes: Buffer, start: number, end: number): number {
   let need = state >>> 16, lo = (state >>> 8) & 0xff, hi = state & 0xff;
   for (let i = start; i < end; i++) {
-    const b = bytes[i]!;
+    const b = bytes[i]!; // i < end <= bytes.length
     if (need === 0) {
       if (b < 0x80) continue;
       if (b < 0xc2) return UTF8_REJECT;
@@ -572,6 +410,12 @@ export function utf8Step(state: number, bytes: Buffer, start: number, end: numbe
     }
   }
   return need === 0 ? 0 : (need << 16) | (lo << 8) | hi;
+}
+
+export interface CloseInfo {
+  /** null when the CLOSE frame carried no status code (reported as 1005). */
+  code: number | null;
+  reason: string;
 }
 
 /** Status codes a peer may put in a CLOSE frame (RFC 6455 7.4; 1004-1006 and 1015 are never sent). */
@@ -598,12 +442,33 @@ export function parseClosePayload(payload: Buffer): CloseInfo | { error: string;
   return { code, reason: reason.toString('utf8') };
 }
 
+// § 2  The opening handshake
+//
+// A WebSocket connection begins as HTTP/1.1 (RFC 6455 section 4): the client asks to upgrade with a random
+// Sec-WebSocket-Key, and the server agrees with "101 Switching Protocols" and Sec-WebSocket-Accept, the
+// base64 SHA-1 of that key and a fixed GUID, proving it understood the request. Anything else is a refusal,
+// a redirect or a broken server, and the checks below say which, in one line. Pure, like the frame codec.
+
+export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+/** A response head larger than this is refused: a server cannot make the client buffer without limit. */
+export const MAX_RESPONSE_HEAD = 16 * 1024;
+/** How much of a refused upgrade's body is read for the error line (servers put the reason there). */
+const REFUSAL_BODY_BYTES = 200;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** An HTTP token (RFC 9110 5.6.2): header names, subprotocol and extension names. */
+const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** host:port as HTTP writes it, with an IPv6 literal in brackets. */
+export function authority(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 export function computeAcceptKey(key: string): string {
   return createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
 }
 
 export function buildHandshakeRequest(
-  path: string, hostHeader: string, key: string, subprotocols: string[] = [], extraHeaders: [string, string][] = [],
+  path: string, hostHeader: string, key: string, subprotocols: readonly string[] = [], extraHeaders: readonly (readonly [string, string])[] = [],
 ): string {
   const hostOverride = extraHeaders.find(([name]) => name.toLowerCase() === 'host');
   const lines = [
@@ -619,114 +484,225 @@ export function buildHandshakeRequest(
   return lines.join('\r\n') + '\r\n\r\n';
 }
 
+export type HandshakeResult =
+  | { ok: true; statusLine: string; headers: Map<string, string>; subprotocol: string | null }
+  | { ok: false; error: string; status?: number; location?: string; contentLength?: number | null };
+
 /** Check a complete response head (status line and headers, without the blank line) against RFC 6455 4.1. */
-export function validateHandshakeResponse(head: string, key: string, offeredSubprotocols: string[] = []): HandshakeResult {
+export function validateHandshakeResponse(head: string, key: string, offeredSubprotocols: readonly string[] = []): HandshakeResult {
   const [statusLine = '', ...headerLines] = head.split('\r\n');
   const status = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(statusLine);
   if (!status) return { ok: false, error: `malformed HTTP response: ${JSON.stringify(statusLine.slice(0, 80))}` };
-  const headers = new Map<string, string>();
-  for (const line of headerLines) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) return { ok: false, error: `malformed header line in the response: ${JSON.stringify(line.slice(0, 80))}` };
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    const earlier = headers.get(name);
-    headers.set(name, earlier === undefined ? value : `${earlier}, ${value}`);
-  }
+  const headers = parseHeaderLines(headerLines);
+  if (typeof headers === 'string') return { ok: false, error: headers };
   if (status[1] !== '101') {
     const length = headers.get('content-length');
     const contentLength = length !== undefined && /^\d+$/.test(length) ? Number(length) : null;
     return { ok: false, error: `server refused the upgrade: ${statusLine}`, status: Number(status[1]), location: headers.get('location'), contentLength };
   }
+  const error = checkUpgradeHeaders(headers, key, offeredSubprotocols);
+  if (error !== null) return { ok: false, error };
+  return { ok: true, statusLine, headers, subprotocol: headers.get('sec-websocket-protocol') ?? null };
+}
+
+/** Header lines into a map by lower-case name (repeated headers joined with ", "), or what is wrong with one. */
+function parseHeaderLines(lines: string[]): Map<string, string> | string {
+  const headers = new Map<string, string>();
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) return `malformed header line in the response: ${JSON.stringify(line.slice(0, 80))}`;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    const earlier = headers.get(name);
+    headers.set(name, earlier === undefined ? value : `${earlier}, ${value}`);
+  }
+  return headers;
+}
+
+/** The checks on a 101 (RFC 6455 4.1, the client's steps 2 to 6): null when it opens the connection. */
+function checkUpgradeHeaders(headers: Map<string, string>, key: string, offeredSubprotocols: readonly string[]): string | null {
   if ((headers.get('upgrade') ?? '').toLowerCase() !== 'websocket') {
-    return { ok: false, error: `bad Upgrade header in the response: ${JSON.stringify(headers.get('upgrade') ?? '(missing)')}` };
+    return `bad Upgrade header in the response: ${JSON.stringify(headers.get('upgrade') ?? '(missing)')}`;
   }
   const connectionTokens = (headers.get('connection') ?? '').split(',').map((t) => t.trim().toLowerCase());
   if (!connectionTokens.includes('upgrade')) {
-    return { ok: false, error: `bad Connection header in the response: ${JSON.stringify(headers.get('connection') ?? '(missing)')}` };
+    return `bad Connection header in the response: ${JSON.stringify(headers.get('connection') ?? '(missing)')}`;
   }
   const accept = headers.get('sec-websocket-accept');
   const expected = computeAcceptKey(key);
   if (accept !== expected) {
-    return { ok: false, error: `bad Sec-WebSocket-Accept in the response: got ${JSON.stringify(accept ?? '(missing)')}, expected ${JSON.stringify(expected)}` };
+    return `bad Sec-WebSocket-Accept in the response: got ${JSON.stringify(accept ?? '(missing)')}, expected ${JSON.stringify(expected)}`;
   }
   if (headers.has('sec-websocket-extensions')) {
-    return { ok: false, error: `server sent Sec-WebSocket-Extensions: ${headers.get('sec-websocket-extensions')} (the client asked for none)` };
+    return `server sent Sec-WebSocket-Extensions: ${headers.get('sec-websocket-extensions')} (the client asked for none)`;
   }
   const chosen = headers.get('sec-websocket-protocol');
-  if (chosen !== undefined && !offeredSubprotocols.includes(chosen)) {
-    return {
-      ok: false,
-      error: offeredSubprotocols.length === 0
-        ? `server sent Sec-WebSocket-Protocol: ${chosen} (the client asked for none)`
-        : `server chose Sec-WebSocket-Protocol: ${chosen}, which the client did not offer`,
-    };
-  }
-  return { ok: true, statusLine, headers, subprotocol: chosen ?? null };
+  if (chosen === undefined || offeredSubprotocols.includes(chosen)) return null;
+  return offeredSubprotocols.length === 0
+    ? `server sent Sec-WebSocket-Protocol: ${chosen} (the client asked for none)`
+    : `server chose Sec-WebSocket-Protocol: ${chosen}, which the client did not offer`;
 }
 
-// ------------------------------------------------------------------------------------- state machine
-
-interface MessageInProgress {
-  opcode: number;
-  pieces: Buffer[];
-  size: number;
-  utf8State: number;
-  /** Started after other messages in the assembly blocks; moved to the front at the next call. */
-  behindOthers: boolean;
+/** The start of a refused upgrade's body as one safe line: controls and runs of white space become one space. */
+export function describeRefusalBody(body: Buffer, truncated: boolean): string {
+  const text = body.toString('utf8').replace(/[\s\x00-\x1f\x7f-\x9f]+/g, ' ').trim();
+  return text && truncated ? `${text} …` : text;
 }
 
-const ASSEMBLY_BLOCK = 1024 * 1024;
+// § 3  The connection
+//
+// The WebSocket protocol as a state machine without I/O, after python-websockets' sans-I/O core: feed it
+// the bytes the socket delivered and the messages the user wants sent; take out the bytes to write and the
+// events to show. It never touches a socket, a timer or a terminal, so the tests drive it byte by byte.
+//
+//   HANDSHAKING --valid 101--> OPEN --CLOSE sent (user quit, protocol error)--> CLOSING --server's CLOSE--> CLOSED
+//        |                      +--server's CLOSE, echoed-------------------------------------------------> CLOSED
+//        +--refused or bad answer, TCP end-------------------------------------------------------> CLOSED (failed)
+//
+// Every check a server's bytes must pass ends in one place, fail(), with its close code.
+
+export type State = 'HANDSHAKING' | 'OPEN' | 'CLOSING' | 'CLOSED';
 
 /**
- * Where messages are assembled: blocks that are reused from one message to the next, so a stream of big
- * messages makes no garbage (and peak memory stays near one message). Contiguous bytes are returned as one
- * view, so a message of a million one-byte fragments is still a handful of pieces.
+ * Why a connection failed. The core sets handshake, protocol and lost; the shell gives the others when it
+ * gives up (abort). Whether --reconnect retries follows from the kind alone (see attemptOutcome).
  */
-export class MessageAssembly {
-  private blocks: Buffer[] = [];
-  private block = 0;
-  private offset = 0;
+export type FailureKind =
+  | 'handshake' // the server's answer to the upgrade was refused, malformed or a redirect
+  | 'protocol' // the server broke RFC 6455 after OPEN
+  | 'lost' // TCP ended or was reset without a closing handshake
+  | 'unreachable' // no TCP connection (refused, unknown host, ...)
+  | 'tls' // the TLS handshake failed (certificate, protocol)
+  | 'timeout' // no upgrade within --connect-timeout, or no PONG within --ping-timeout
+  | 'close-timeout' // no CLOSE from the server within --close-timeout
+  | 'interrupted'; // the user insisted (a second Ctrl-C)
 
-  /** Bytes held in blocks (they are kept for reuse). */
-  get capacity(): number {
-    return this.blocks.length * ASSEMBLY_BLOCK;
-  }
-
-  /** Start again from the first block: what was assembled before must no longer be in use. */
-  reset(): void {
-    this.block = 0;
-    this.offset = 0;
-  }
-
-  /** Copy `data` in, appending views of where it went to `pieces` (extending the last one when contiguous). */
-  append(data: Buffer, pieces: Buffer[]): void {
-    for (let at = 0; at < data.length; ) {
-      if (this.block === this.blocks.length) this.blocks.push(Buffer.allocUnsafe(ASSEMBLY_BLOCK));
-      const block = this.blocks[this.block]!;
-      const n = Math.min(ASSEMBLY_BLOCK - this.offset, data.length - at);
-      data.copy(block, this.offset, at, at + n);
-      const last = pieces[pieces.length - 1];
-      if (last !== undefined && last.buffer === block.buffer && last.byteOffset + last.length === block.byteOffset + this.offset) {
-        pieces[pieces.length - 1] = block.subarray(last.byteOffset - block.byteOffset, this.offset + n);
-      } else {
-        pieces.push(block.subarray(this.offset, this.offset + n));
-      }
-      at += n;
-      this.offset += n;
-      if (this.offset === ASSEMBLY_BLOCK) {
-        this.block++;
-        this.offset = 0;
-      }
-    }
-  }
+export interface Failure {
+  kind: FailureKind;
+  message: string;
+  /** The close code the client sent for it, if it could send one. */
+  closeCode: number | null;
 }
 
 /**
- * The WebSocket client protocol without I/O (after python-websockets' sans-I/O core): feed it bytes from
- * the socket and lines from the user; take out bytes to send and events. States move
- * HANDSHAKING -> OPEN (valid 101) -> CLOSING (a CLOSE sent, waiting for the server's) -> CLOSED
- * (both CLOSE frames exchanged, a failed handshake, or the TCP stream ended).
+ * Received messages of one kind, in order: message i is bytes[ranges[2i], ranges[2i+1]). Usually one; several
+ * when small frames arrived whole in one read, which is how a busy room delivers hundreds of thousands a
+ * second with no object made per message (Output joins them with one copy, in the gaps: between two messages
+ * of one event lies at least a frame header). The bytes are borrowed: valid until the next receiveData(),
+ * which may reuse the memory (the chunk it was given, or the message buffer).
+ */
+export interface MessageEvent {
+  type: 'text' | 'binary';
+  bytes: Buffer;
+  ranges: number[];
+}
+
+/** Each message of an event, as a view (for the paths where a view per message costs nothing that matters). */
+export function messagesOf(event: MessageEvent): Buffer[] {
+  const views: Buffer[] = [];
+  const { bytes, ranges } = event;
+  for (let i = 0; i + 1 < ranges.length; i += 2) views.push(bytes.subarray(ranges[i], ranges[i + 1]));
+  return views;
+}
+
+export type ProtocolEvent =
+  | { type: 'open'; statusLine: string; headers: Map<string, string>; subprotocol: string | null }
+  | MessageEvent
+  /** `pong`: answered at once, later (while the socket cannot take more: only the latest PING), or not (closing). */
+  | { type: 'ping'; payload: Buffer; pong: 'sent' | 'later' | 'none' }
+  | { type: 'pong'; payload: Buffer }
+  | { type: 'close'; code: number | null; reason: string; initiator: 'server' | 'client' }
+  | { type: 'failure'; kind: FailureKind; message: string; closeCode: number | null }
+  /** With `traceFrames`: a frame sent or received, in order among the other events (for -v). */
+  | { type: 'frame'; direction: 'sent' | 'received'; header: FrameHeader; controlPayload: Buffer | null };
+
+export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+/** The message buffer's first size: small messages never make it grow. */
+const MIN_MESSAGE_BUFFER = 64 * 1024;
+
+/**
+ * Where a message that does not arrive whole in one read is put together (fragments, or a payload spread
+ * over several reads). One buffer, reused from message to message: a stream of big messages makes no
+ * garbage, and memory stays near the largest message. A completed message's event points into it, so each
+ * receiveData() starts again at the front, moving a message still in progress there first (rewind).
+ */
+export class MessageBuffer {
+  private buffer = EMPTY;
+  /** The message in progress is buffer[start, end); messages completed before it in this call lie below. */
+  private start = 0;
+  private end = 0;
+  private readonly limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** Bytes of the message in progress. */
+  get size(): number {
+    return this.end - this.start;
+  }
+
+  /** Bytes held for reuse: about the largest message so far. */
+  get capacity(): number {
+    return this.buffer.length;
+  }
+
+  /** The events of the previous receiveData() are done with: start again at the front. */
+  rewind(): void {
+    if (this.start === 0) return;
+    this.buffer.copyWithin(0, this.start, this.end);
+    this.end -= this.start;
+    this.start = 0;
+  }
+
+  /**
+   * Add a piece of the message in progress; `coming` more bytes of its frame are announced (within the
+   * limit), so room is made for them too: a 16 MiB frame arriving in 256 KiB reads is copied once. The pages
+   * of a fresh buffer cost memory only as bytes are written to them.
+   */
+  append(data: Buffer, coming = 0): void {
+    this.reserve(data.length + coming);
+    data.copy(this.buffer, this.end);
+    this.end += data.length;
+  }
+
+  private reserve(more: number): void {
+    if (this.end + more <= this.buffer.length) return;
+    // Doubling: a message of a million small fragments is copied a bounded number of times per byte.
+    const capacity = Math.max(this.size + more, Math.min(2 * this.buffer.length, this.limit), MIN_MESSAGE_BUFFER);
+    const bigger = Buffer.allocUnsafe(capacity);
+    // Messages completed earlier in this call stay in the old buffer, where their events point.
+    this.buffer.copy(bigger, 0, this.start, this.end);
+    this.buffer = bigger;
+    this.end -= this.start;
+    this.start = 0;
+  }
+
+  /** The message is complete: where its bytes are. The next message starts after them. */
+  finish(): { bytes: Buffer; ranges: number[] } {
+    const message = { bytes: this.buffer, ranges: [this.start, this.end] };
+    this.start = this.end;
+    return message;
+  }
+}
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  path: string;
+  /** base64 of 16 random bytes; a fresh one per connection unless a test pins it. */
+  key?: string;
+  maxMessageSize?: number;
+  subprotocols?: readonly string[];
+  extraHeaders?: readonly (readonly [string, string])[];
+  /** Report every frame sent and received as a 'frame' event (for -v); control frames carry their payload. */
+  traceFrames?: boolean;
+}
+
+/**
+ * The WebSocket client protocol without I/O: bytes in (receiveData, receiveEof), messages and control
+ * frames in (sendText, sendBinary, sendPing, sendPong, close), bytes out (dataToSend) and events out
+ * (eventsReceived). Before OPEN it sends nothing but the request: the shell holds the user's input.
  */
 export class ClientConnection {
   state: State = 'HANDSHAKING';
@@ -735,28 +711,25 @@ export class ClientConnection {
   failure: Failure | null = null;
   closeSent: CloseInfo | null = null;
   closeReceived: CloseInfo | null = null;
-
-  private readonly maxMessageSize: number;
-  private readonly subprotocols: string[];
-  private readonly maskKeySource: () => Buffer;
-  private readonly traceFrames: boolean;
   /** The request as sent and the response head as received (for -v and redirects). */
   readonly request: string;
   response = '';
   /** Where a 3xx answer to the upgrade pointed (the shell follows it with -L). */
   redirect: { status: number; location: string } | null = null;
-  /** The subprotocol the server chose, if any. */
-  subprotocol: string | null = null;
+
+  private readonly maxMessageSize: number;
+  private readonly subprotocols: readonly string[];
+  private readonly traceFrames: boolean;
   private outgoing: Buffer[] = [];
   private events: ProtocolEvent[] = [];
-  private responseHead: Buffer = Buffer.alloc(0);
-  private reader = new FrameReader();
-  private assembly = new MessageAssembly();
-  /** A message was completed in the current receiveData() call: its bytes are still in the assembly. */
-  private assembledThisCall = false;
+  private responseHead: Buffer = EMPTY;
+  private readonly reader = new FrameReader();
+  private readonly messageBuffer: MessageBuffer;
+  /** The frame whose payload is being read. */
   private frame: FrameHeader | null = null;
   private controlPieces: Buffer[] = [];
-  private message: MessageInProgress | null = null;
+  /** The data message in progress (its bytes are in messageBuffer). */
+  private message: { opcode: number; utf8State: number } | null = null;
   /** A refused upgrade whose body is still being read, for the error line (servers put the reason there). */
   private refusal: { error: string; body: Buffer; wanted: number; more: boolean } | null = null;
   /** After a CLOSE was received or the client failed the connection, incoming bytes are not acted on. */
@@ -769,11 +742,11 @@ export class ClientConnection {
   constructor(options: ConnectionOptions) {
     this.key = options.key ?? randomBytes(16).toString('base64');
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.messageBuffer = new MessageBuffer(this.maxMessageSize);
     this.subprotocols = options.subprotocols ?? [];
-    this.maskKeySource = options.maskKeySource ?? randomMaskKey;
     this.traceFrames = options.traceFrames ?? false;
-    const hostHeader = options.hostHeader ?? `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
-    this.request = buildHandshakeRequest(options.path, hostHeader, this.key, this.subprotocols, options.extraHeaders);
+    const host = authority(options.host, options.port);
+    this.request = buildHandshakeRequest(options.path, host, this.key, this.subprotocols, options.extraHeaders);
     this.outgoing.push(Buffer.from(this.request, 'latin1'));
   }
 
@@ -792,27 +765,21 @@ export class ClientConnection {
 
   /** Bytes held for assembling messages: about the largest message so far, however many there were. */
   get assemblyBytes(): number {
-    return this.assembly.capacity;
+    return this.messageBuffer.capacity;
+  }
+
+  /** True while messages may be sent: OPEN, and no CLOSE sent yet. Before OPEN the shell holds input. */
+  get acceptsMessages(): boolean {
+    return this.state === 'OPEN' && this.closeSent === null;
   }
 
   /**
    * Bytes from the socket. `chunk` is not kept: what is needed later is copied, so the caller may read
-   * into one reused buffer. Message events point into `chunk` ('text-run') or into reused assembly
-   * blocks ('text', 'binary'): they are valid until the next call, so the caller must be done with them
-   * (written synchronously, copied, or the socket paused until stdout drains) before it calls again.
+   * into one reused buffer. Message events borrow their bytes (see MessageEvent): the caller must be done
+   * with them (written synchronously, copied, or the socket paused until stdout drains) before it calls again.
    */
   receiveData(chunk: Buffer): void {
-    this.assembledThisCall = false;
-    const message = this.message;
-    if (message !== null && message.behindOthers) {
-      // The messages before it have been consumed: move its bytes (one chunk's worth at most) to the front,
-      // so the blocks never grow beyond about one message.
-      const bytes = Buffer.concat(message.pieces, message.size); // a copy: source and target may overlap
-      this.assembly.reset();
-      message.pieces = [];
-      this.assembly.append(bytes, message.pieces);
-      message.behindOthers = false;
-    }
+    this.messageBuffer.rewind();
     if (this.refusal !== null) {
       this.receiveRefusalBody(chunk);
     } else if (this.state === 'HANDSHAKING') {
@@ -838,11 +805,6 @@ export class ClientConnection {
     this.state = 'CLOSED';
   }
 
-  /** True while messages may be sent: OPEN, and no CLOSE sent yet. Before OPEN the shell holds input. */
-  get acceptsMessages(): boolean {
-    return this.state === 'OPEN' && this.closeSent === null;
-  }
-
   /**
    * Flow control from the transport (as asyncio's pause_writing / resume_writing): while the socket cannot
    * take more, a PING is answered by holding its payload, replacing any earlier one (RFC 6455 5.5.3 allows
@@ -859,42 +821,41 @@ export class ClientConnection {
     this.sendDuePong();
   }
 
+  /** The held PONG, if any, while PONGs may still be sent: never after the client's CLOSE. */
   private sendDuePong(): void {
     const payload = this.pongDue;
     this.pongDue = null;
-    if (payload !== null && this.closeSent === null && this.state === 'OPEN') this.sendFrame(Opcode.PONG, payload);
+    if (payload !== null && this.acceptsMessages) this.sendFrame(Opcode.PONG, payload);
   }
 
   /** One text message. Returns false when it cannot be sent (not OPEN yet, or the closing handshake has begun). */
   sendText(payload: Buffer): boolean {
-    if (!this.acceptsMessages) return false;
-    this.sendFrame(Opcode.TEXT, payload);
-    return true;
+    return this.sendData(Opcode.TEXT, payload);
   }
 
   /** One binary message (--binary). */
   sendBinary(payload: Buffer): boolean {
+    return this.sendData(Opcode.BINARY, payload);
+  }
+
+  private sendData(opcode: number, payload: Buffer): boolean {
     if (!this.acceptsMessages) return false;
-    this.sendFrame(Opcode.BINARY, payload);
+    this.sendFrame(opcode, payload);
     return true;
   }
 
   /** A PING (keepalive, or /ping); control payloads are at most 125 bytes. */
   sendPing(payload: Buffer): boolean {
-    if (!this.acceptsMessages || payload.length > MAX_CONTROL_PAYLOAD) return false;
-    this.sendFrame(Opcode.PING, payload);
-    return true;
+    return payload.length <= MAX_CONTROL_PAYLOAD && this.sendData(Opcode.PING, payload);
   }
 
   /** An unsolicited PONG (/pong): a one-way heartbeat. */
   sendPong(payload: Buffer): boolean {
-    if (!this.acceptsMessages || payload.length > MAX_CONTROL_PAYLOAD) return false;
-    this.sendFrame(Opcode.PONG, payload);
-    return true;
+    return payload.length <= MAX_CONTROL_PAYLOAD && this.sendData(Opcode.PONG, payload);
   }
 
   private sendFrame(opcode: number, payload: Buffer): void {
-    this.outgoing.push(encodeFrame(opcode, payload, this.maskKeySource()));
+    this.outgoing.push(encodeFrame(opcode, payload, randomMaskKey()));
     if (this.traceFrames) {
       const header = { fin: true, rsv: 0, opcode, masked: true, maskKey: null, payloadLength: payload.length };
       this.events.push({ type: 'frame', direction: 'sent', header, controlPayload: opcode >= 0x8 ? payload : null });
@@ -918,6 +879,7 @@ export class ClientConnection {
     this.state = 'CLOSED';
   }
 
+  /** A held PONG goes first: it answers a PING that came before the CLOSE. */
   private sendClose(code: number | null, reason: string): void {
     this.sendDuePong();
     this.sendFrame(Opcode.CLOSE, encodeClosePayload(code, reason));
@@ -942,69 +904,60 @@ export class ClientConnection {
     }
   }
 
+  // ---- the handshake's answer
+
   private receiveResponseHead(chunk: Buffer): void {
     const searchFrom = Math.max(0, this.responseHead.length - 3);
     this.responseHead = Buffer.concat([this.responseHead, chunk]);
     const end = this.responseHead.indexOf('\r\n\r\n', searchFrom, 'latin1');
-    if (end < 0) {
-      if (this.responseHead.length > MAX_RESPONSE_HEAD) {
-        this.fail('handshake', `handshake response headers exceed ${MAX_RESPONSE_HEAD} bytes`, null);
-      }
-      return;
+    if (end < 0 ? this.responseHead.length > MAX_RESPONSE_HEAD : end > MAX_RESPONSE_HEAD) {
+      return this.fail('handshake', `handshake response headers exceed ${MAX_RESPONSE_HEAD} bytes`, null);
     }
-    if (end > MAX_RESPONSE_HEAD) {
-      this.fail('handshake', `handshake response headers exceed ${MAX_RESPONSE_HEAD} bytes`, null);
-      return;
-    }
+    if (end < 0) return;
     const head = this.responseHead.subarray(0, end).toString('latin1');
     const rest = this.responseHead.subarray(end + 4);
-    this.responseHead = Buffer.alloc(0);
+    this.responseHead = EMPTY;
     this.response = head;
     const result = validateHandshakeResponse(head, this.key, this.subprotocols);
-    if (!result.ok) {
-      if (result.status !== undefined && REDIRECT_STATUSES.has(result.status) && result.location) {
-        this.redirect = { status: result.status, location: result.location };
-      } else if (result.status !== undefined) {
-        // Read the start of the body (by Content-Length, or until the server closes) for the error line.
-        const length = result.contentLength ?? Infinity;
-        this.refusal = { error: result.error, body: Buffer.alloc(0), wanted: Math.min(length, REFUSAL_BODY_BYTES), more: length > REFUSAL_BODY_BYTES };
-        this.receiveRefusalBody(rest);
-        return;
-      }
-      this.fail('handshake', result.error, null);
-      return;
-    }
-    this.subprotocol = result.subprotocol;
+    if (!result.ok) return this.refuse(result, rest);
     this.state = 'OPEN';
     this.events.push({ type: 'open', statusLine: result.statusLine, headers: result.headers, subprotocol: result.subprotocol });
     // Bytes after the blank line are already frames.
     if (rest.length > 0) this.receiveData(rest);
   }
 
+  /** A response that does not open the connection: a redirect, a refusal (whose body is read), or a broken 101. */
+  private refuse(result: Extract<HandshakeResult, { ok: false }>, rest: Buffer): void {
+    if (result.status !== undefined && REDIRECT_STATUSES.has(result.status) && result.location) {
+      this.redirect = { status: result.status, location: result.location };
+    } else if (result.status !== undefined) {
+      // Read the start of the body (by Content-Length, or until the server closes) for the error line.
+      const length = result.contentLength ?? Infinity;
+      this.refusal = { error: result.error, body: EMPTY, wanted: Math.min(length, REFUSAL_BODY_BYTES), more: length > REFUSAL_BODY_BYTES };
+      return this.receiveRefusalBody(rest);
+    }
+    this.fail('handshake', result.error, null);
+  }
+
   private receiveRefusalBody(chunk: Buffer): void {
-    const refusal = this.refusal!;
+    const refusal = this.refusal!; // called only while a refusal's body is read
     refusal.body = Buffer.concat([refusal.body, chunk.subarray(0, refusal.wanted - refusal.body.length)]);
     if (refusal.body.length >= refusal.wanted) this.finishRefusal();
   }
 
   private finishRefusal(): void {
-    const { error, body, more } = this.refusal!;
+    const { error, body, more } = this.refusal!; // called only while a refusal's body is read
     this.refusal = null;
     const text = describeRefusalBody(body, more && body.length >= REFUSAL_BODY_BYTES);
     this.fail('handshake', text ? `${error} — ${text}` : error, null);
   }
 
+  // ---- frames
+
   private receiveFrames(): void {
     while (!this.ignoringInput) {
-      if (this.message === null) {
-        const ranges: number[] = [];
-        // The fast path skips per-frame observation, so -v takes the checked path for every frame.
-        const source = this.traceFrames ? null : this.reader.readTextRun(this.maxMessageSize, ranges);
-        if (source !== null) {
-          this.events.push({ type: 'text-run', source, ranges });
-          continue;
-        }
-      }
+      // The fast path reads small text frames in place; -v takes the checked path, which reports each frame.
+      if (this.message === null && !this.traceFrames && this.receiveTextRun()) continue;
       const piece = this.reader.read();
       if (piece === null) return;
       if (piece.type === 'header') this.receiveFrameHeader(piece.header);
@@ -1012,559 +965,249 @@ export class ClientConnection {
     }
   }
 
+  /** Small whole text frames, straight from the chunk: one event for all of them, no copy (see FrameReader.readTextRun). */
+  private receiveTextRun(): boolean {
+    const ranges: number[] = [];
+    const bytes = this.reader.readTextRun(this.maxMessageSize, ranges);
+    if (bytes === null) return false;
+    this.events.push({ type: 'text', bytes, ranges });
+    return true;
+  }
+
   private receiveFrameHeader(header: FrameHeader): void {
-    const { opcode } = header;
-    const isControl = opcode >= 0x8;
-    if (header.rsv !== 0) return this.fail('protocol', `frame with reserved bits set (RSV=${header.rsv}) but no extension negotiated`, CloseCode.PROTOCOL_ERROR);
-    if (OPCODE_NAMES[opcode] === undefined) return this.fail('protocol', `frame with reserved opcode ${opcode}`, CloseCode.PROTOCOL_ERROR);
-    if (header.masked) return this.fail('protocol', 'masked frame from the server', CloseCode.PROTOCOL_ERROR);
-    if (isControl) {
-      if (!header.fin) return this.fail('protocol', `fragmented ${OPCODE_NAMES[opcode]} frame`, CloseCode.PROTOCOL_ERROR);
-      if (header.payloadLength > MAX_CONTROL_PAYLOAD) {
-        return this.fail('protocol', `${OPCODE_NAMES[opcode]} frame payload of ${header.payloadLength} bytes (over 125)`, CloseCode.PROTOCOL_ERROR);
-      }
+    const error = this.checkFrameHeader(header);
+    if (error !== null) return this.fail('protocol', error.message, error.closeCode);
+    if (header.opcode >= 0x8) {
       this.controlPieces = [];
     } else {
-      if (opcode === Opcode.CONTINUATION && this.message === null) {
-        return this.fail('protocol', 'CONTINUATION frame without a message in progress', CloseCode.PROTOCOL_ERROR);
-      }
-      if (opcode !== Opcode.CONTINUATION && this.message !== null) {
-        return this.fail('protocol', `new ${OPCODE_NAMES[opcode]} frame while a fragmented message is in progress`, CloseCode.PROTOCOL_ERROR);
-      }
-      const soFar = this.message?.size ?? 0;
-      if (soFar + header.payloadLength > this.maxMessageSize) {
-        const announced = Number.isFinite(header.payloadLength) ? `${soFar + header.payloadLength} bytes` : 'over 2^53-1 bytes';
-        return this.fail('protocol', `message of ${announced} exceeds the limit of ${this.maxMessageSize} bytes`, CloseCode.MESSAGE_TOO_BIG);
-      }
-      if (this.message === null) {
-        // Messages completed earlier in this receiveData() call are still in the blocks: append after them
-        // for now, and move to the front at the next call (see receiveData).
-        if (!this.assembledThisCall) this.assembly.reset();
-        this.message = { opcode, pieces: [], size: 0, utf8State: 0, behindOthers: this.assembledThisCall };
-      }
+      if (this.message === null) this.message = { opcode: header.opcode, utf8State: 0 };
+      if (this.traceFrames) this.events.push({ type: 'frame', direction: 'received', header, controlPayload: null });
     }
     this.frame = header;
-    if (!isControl && this.traceFrames) this.events.push({ type: 'frame', direction: 'received', header, controlPayload: null });
+  }
+
+  /** What is wrong with a frame header (RFC 6455 5.2, 5.4, 5.5), with the close code to fail with; null if nothing. */
+  private checkFrameHeader(header: FrameHeader): { message: string; closeCode: number } | null {
+    const protocolError = (message: string) => ({ message, closeCode: CloseCode.PROTOCOL_ERROR });
+    const { opcode } = header;
+    const name = OPCODE_NAMES[opcode];
+    if (header.rsv !== 0) return protocolError(`frame with reserved bits set (RSV=${header.rsv}) but no extension negotiated`);
+    if (name === undefined) return protocolError(`frame with reserved opcode ${opcode}`);
+    if (header.masked) return protocolError('masked frame from the server');
+    if (opcode >= 0x8) {
+      if (!header.fin) return protocolError(`fragmented ${name} frame`);
+      if (header.payloadLength > MAX_CONTROL_PAYLOAD) return protocolError(`${name} frame payload of ${header.payloadLength} bytes (over 125)`);
+      return null;
+    }
+    if (opcode === Opcode.CONTINUATION && this.message === null) return protocolError('CONTINUATION frame without a message in progress');
+    if (opcode !== Opcode.CONTINUATION && this.message !== null) return protocolError(`new ${name} frame while a fragmented message is in progress`);
+    const soFar = this.message === null ? 0 : this.messageBuffer.size;
+    if (soFar + header.payloadLength <= this.maxMessageSize) return null;
+    const announced = Number.isFinite(header.payloadLength) ? `${soFar + header.payloadLength} bytes` : 'over 2^53-1 bytes';
+    return { message: `message of ${announced} exceeds the limit of ${this.maxMessageSize} bytes`, closeCode: CloseCode.MESSAGE_TOO_BIG };
   }
 
   private receiveFramePayload(data: Buffer, end: boolean): void {
-    const frame = this.frame!;
+    const frame = this.frame!; // a payload piece always follows its frame's header
     if (frame.opcode >= 0x8) {
       if (data.length > 0) this.controlPieces.push(Buffer.from(data));
-      if (end) this.receiveControlFrame(frame.opcode, this.controlPieces.length === 1 ? this.controlPieces[0]! : Buffer.concat(this.controlPieces));
+      if (end) this.receiveControlFrame(frame, this.controlPieces.length === 1 ? this.controlPieces[0]! : Buffer.concat(this.controlPieces));
       return;
     }
-    const message = this.message!;
-    if (data.length > 0) {
-      this.assembly.append(data, message.pieces);
-      message.size += data.length;
+    const message = this.message!; // receiveFrameHeader starts one for every data frame
+    if (message.opcode === Opcode.TEXT) {
       // Fail fast: invalid UTF-8 is refused as soon as it arrives, not when the message completes.
-      if (message.opcode === Opcode.TEXT) {
-        message.utf8State = validateUtf8(message.utf8State, data);
-        if (message.utf8State === UTF8_REJECT) return this.fail('protocol', 'invalid UTF-8 in a text message', CloseCode.INVALID_DATA);
-      }
+      message.utf8State = validateUtf8(message.utf8State, data);
+      if (message.utf8State === UTF8_REJECT) return this.fail('protocol', 'invalid UTF-8 in a text message', CloseCode.INVALID_DATA);
     }
+    // A message that is this one piece (one frame, whole in this read) is not copied: its event points here.
+    const whole = end && frame.fin && this.messageBuffer.size === 0;
+    if (!whole) this.messageBuffer.append(data, this.reader.payloadRemaining);
     if (!end || !frame.fin) return;
     this.message = null;
     if (message.opcode === Opcode.TEXT && message.utf8State !== 0) {
       return this.fail('protocol', 'text message ends inside a UTF-8 sequence', CloseCode.INVALID_DATA);
     }
-    this.assembledThisCall = true;
-    this.events.push({ type: message.opcode === Opcode.TEXT ? 'text' : 'binary', chunks: message.pieces, size: message.size });
+    const where = whole ? { bytes: data, ranges: [0, data.length] } : this.messageBuffer.finish();
+    this.events.push({ type: message.opcode === Opcode.TEXT ? 'text' : 'binary', ...where });
   }
 
-  private receiveControlFrame(opcode: number, payload: Buffer): void {
-    if (this.traceFrames) this.events.push({ type: 'frame', direction: 'received', header: this.frame!, controlPayload: payload });
-    if (opcode === Opcode.PING) {
-      this.events.push({ type: 'ping', payload });
-      if (this.closeSent !== null) return;
-      this.pongDue = payload;
-      if (!this.writingPaused) this.sendDuePong();
-    } else if (opcode === Opcode.PONG) {
-      this.events.push({ type: 'pong', payload });
-    } else {
-      const close = parseClosePayload(payload);
-      if ('error' in close) return this.fail('protocol', close.error, close.closeCode);
-      this.closeReceived = close;
-      this.ignoringInput = true;
-      const initiator = this.closeSent === null ? 'server' : 'client';
-      // Echo the server's CLOSE with the same payload (status code and reason).
-      if (this.closeSent === null) this.sendClose(close.code, close.reason);
-      this.state = 'CLOSED';
-      this.events.push({ type: 'close', code: close.code, reason: close.reason, initiator });
-    }
-  }
-}
-
-/** The start of a refused upgrade's body as one safe line: controls and runs of white space become one space. */
-export function describeRefusalBody(body: Buffer, truncated: boolean): string {
-  const text = body.toString('utf8').replace(/[\s\x00-\x1f\x7f-\x9f]+/g, ' ').trim();
-  return text && truncated ? `${text} …` : text;
-}
-
-export function joinChunks(chunks: Buffer[], size: number): Buffer {
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-}
-
-/** The text payloads an event carries: one for 'text', several for 'text-run', none otherwise. */
-export function textPayloads(event: ProtocolEvent): Buffer[] {
-  if (event.type === 'text') return [joinChunks(event.chunks, event.size)];
-  if (event.type !== 'text-run') return [];
-  const payloads: Buffer[] = [];
-  for (let i = 0; i < event.ranges.length; i += 2) payloads.push(event.source.subarray(event.ranges[i], event.ranges[i + 1]));
-  return payloads;
-}
-
-/** The exit status a finished connection deserves: 0 only for a normal closure (1000, 1001 or no code). */
-export function exitStatusFor(connection: ClientConnection): number {
-  if (connection.failure !== null) return ExitStatus.FAILURE;
-  const code = connection.closeReceived?.code;
-  if (connection.closeReceived === null) return ExitStatus.FAILURE;
-  return code === null || code === CloseCode.NORMAL || code === CloseCode.GOING_AWAY ? ExitStatus.OK : ExitStatus.FAILURE;
-}
-
-// -------------------------------------------------------------------------------- terminal rendering
-
-/**
- * Make peer text safe to show on a terminal: C0 controls other than tab and newline, DEL and C1 become
- * visible escapes, so a peer cannot set the title, clear the screen, move the cursor or forge a status line.
- */
-export function neutraliseControls(text: string): string {
-  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => {
-    const code = c.charCodeAt(0);
-    if (code < 0x20) return '^' + String.fromCharCode(code + 0x40);
-    if (code === 0x7f) return '^?';
-    return '\\x' + code.toString(16);
-  });
-}
-
-/**
- * The messages of a text run as one buffer, each followed by a newline: one copy, one write. The ranges
- * are increasing with gaps of at least a byte (frame headers) between them, so the whole span is copied
- * once and the gaps are closed in place: far cheaper than a copy call, or a byte loop, per message.
- */
-export function joinLines(source: Buffer, ranges: number[], separator = 0x0a): Buffer {
-  const first = ranges[0]!;
-  const out = Buffer.allocUnsafe(ranges[ranges.length - 1]! - first + 1);
-  source.copy(out, 0, first, ranges[ranges.length - 1]);
-  let at = 0;
-  for (let i = 0; i < ranges.length; i += 2) {
-    const start = ranges[i]! - first, end = ranges[i + 1]! - first;
-    if (start !== at) out.copyWithin(at, start, end);
-    at += end - start;
-    out[at++] = separator; // lands in the gap before the next message, which has not moved yet
-  }
-  return out.subarray(0, at);
-}
-
-/** Binary messages are never written raw: one line with the size and a hex preview. */
-export function describeBinary(data: Buffer): string {
-  const preview = data.subarray(0, 16).toString('hex').replace(/(..)(?!$)/g, '$1 ');
-  return `[binary ${data.length} byte${data.length === 1 ? '' : 's'}${data.length ? ': ' + preview : ''}${data.length > 16 ? ' …' : ''}]`;
-}
-
-// ---- secrets in output
-
-/** How a secret is shown: its size only. */
-export function redacted(secret: string): string {
-  return `<redacted, ${Buffer.byteLength(secret, 'utf8')} bytes>`;
-}
-
-/** A URL's password (scheme://user:password@host) in any text, redacted. */
-export function redactUrlPasswords(text: string): string {
-  return text.replace(/(\/\/[^\s/:@]*):([^\s/@]*)@/g, (_, user: string, password: string) => `${user}:${redacted(password)}@`);
-}
-
-/** Headers whose values are credentials: shown by size only under -v. */
-const SECRET_HEADERS = new Set([...CREDENTIAL_HEADERS, 'set-cookie']);
-
-/** One header line for -v: a credential header's value is replaced by its size. */
-export function redactHeaderLine(line: string): string {
-  const colon = line.indexOf(':');
-  if (colon < 0 || !SECRET_HEADERS.has(line.slice(0, colon).trim().toLowerCase())) return line;
-  return `${line.slice(0, colon)}: ${redacted(line.slice(colon + 1).trim())}`;
-}
-
-/** Shorter strings are not looked for in output: replacing every "ab" would say more than it hides. */
-const MIN_SECRET_LENGTH = 4;
-
-/**
- * Every secret the options hold, in the forms it may take in output (plain, and base64 as in Basic auth):
- * status and error lines are scrubbed of them, since a server may echo one back in a refusal or a close reason.
- */
-export function secretsOf(options: CliOptions): string[] {
-  const secrets: string[] = [];
-  const basic = (auth: string) => {
-    secrets.push(auth.slice(auth.indexOf(':') + 1), Buffer.from(auth, 'utf8').toString('base64'));
-  };
-  if (options.auth !== null) basic(options.auth);
-  if (options.passphrase !== null) secrets.push(options.passphrase);
-  for (const [name, value] of options.headers) {
-    // "Bearer TOKEN": the token alone is a secret too.
-    if (CREDENTIAL_HEADERS.has(name.toLowerCase())) secrets.push(value, value.split(' ').pop()!);
-  }
-  const proxyAuth = options.proxy === null ? null : parseProxyUrl(options.proxy).auth;
-  if (proxyAuth !== null) basic(proxyAuth);
-  return secrets.filter((secret) => secret.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
-}
-
-const SGR = { reset: '\x1b[0m', bold: '\x1b[1m', dim: '\x1b[2m', green: '\x1b[32m', cyan: '\x1b[36m', red: '\x1b[31m' };
-
-// ------------------------------------------------------------------------------------ line editor
-
-/** What a key (or a pasted block) asks of the client. */
-export type EditorAction = { type: 'line'; text: string } | { type: 'eof' } | { type: 'interrupt' } | { type: 'suspend' };
-
-/** Keys by the byte a terminal in raw mode sends for them. */
-const CONTROL_KEYS: Record<string, string> = {
-  '\r': 'enter', '\n': 'enter', '\x7f': 'backspace', '\x08': 'backspace', '\x01': 'home', '\x05': 'end',
-  '\x02': 'left', '\x06': 'right', '\x10': 'up', '\x0e': 'down', '\x04': 'delete-or-eof', '\x03': 'interrupt',
-  '\x15': 'kill-start', '\x0b': 'kill-end', '\x17': 'kill-word-back', '\x19': 'yank', '\x1a': 'suspend', '\x0c': 'redraw',
-};
-/** CSI and SS3 sequences by their final byte (and parameters: ;5 is Ctrl, ;3 Alt). */
-const CURSOR_KEYS: Record<string, string> = { A: 'up', B: 'down', C: 'right', D: 'left', H: 'home', F: 'end' };
-const TILDE_KEYS: Record<string, string> = { '1': 'home', '7': 'home', '4': 'end', '8': 'end', '3': 'delete', '200': 'paste-start', '201': 'paste-end' };
-/** Alt (ESC) + a key: word-wise moves and kills, as in readline. */
-const ALT_KEYS: Record<string, string> = { b: 'word-left', f: 'word-right', d: 'kill-word-forward', '\x7f': 'kill-word-back', '\x08': 'kill-word-back' };
-const HISTORY_LIMIT = 1000;
-
-/** Made on first use: only the line editor needs it, and ICU's break data costs start-up time. */
-let graphemeSegmenter: Intl.Segmenter | null = null;
-
-/** Intl.Segmenter slows down sharply on long strings (51 s for 64 Ki UTF-16 units on Node 20): cut them. */
-const SEGMENT_SPAN = 2048;
-
-/** User-perceived characters: an emoji with its modifiers, or a letter with its accents, is one. */
-export function splitGraphemes(text: string): string[] {
-  const graphemes: string[] = [];
-  graphemeSegmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-  let carried = '';
-  for (let at = 0; at < text.length; at += SEGMENT_SPAN) {
-    for (const piece of graphemeSegmenter.segment(carried + text.slice(at, at + SEGMENT_SPAN))) graphemes.push(piece.segment);
-    // The last one may go on in the next span (or be half a surrogate pair): segment it again with it.
-    carried = at + SEGMENT_SPAN < text.length ? graphemes.pop()! : '';
-  }
-  return graphemes;
-}
-
-/** East Asian Wide and Fullwidth code points (Unicode's EastAsianWidth W and F, in short). */
-const WIDE_RANGES: [number, number][] = [
-  [0x1100, 0x115f], [0x231a, 0x231b], [0x2329, 0x232a], [0x2e80, 0x303e], [0x3041, 0x33ff], [0x3400, 0x4dbf],
-  [0x4e00, 0x9fff], [0xa000, 0xa4cf], [0xa960, 0xa97f], [0xac00, 0xd7a3], [0xf900, 0xfaff], [0xfe10, 0xfe19],
-  [0xfe30, 0xfe6f], [0xff00, 0xff60], [0xffe0, 0xffe6], [0x1f300, 0x1f64f], [0x1f900, 0x1f9ff], [0x20000, 0x3fffd],
-];
-
-/** Terminal columns a grapheme takes: 2 for wide ones (CJK, fullwidth, emoji), 0 for a lone combining mark, else 1. */
-export function graphemeWidth(grapheme: string): number {
-  const code = grapheme.codePointAt(0)!;
-  if (code < 0x300) return 1; // the common case, first
-  if (/\p{Emoji_Presentation}|\uFE0F/u.test(grapheme)) return 2;
-  for (const [from, to] of WIDE_RANGES) if (code >= from && code <= to) return 2;
-  return /^[\p{Mn}\p{Me}\u200b-\u200f]/u.test(grapheme) ? 0 : 1;
-}
-
-const isSpace = (grapheme: string | undefined) => grapheme !== undefined && /^\s$/u.test(grapheme);
-
-/**
- * The input line on a terminal, without I/O: keys in (feed), lines and requests out (EditorAction), and
- * what the line looks like in a window of a given width (render). The line is kept as graphemes, so the
- * cursor moves over an emoji or an accented letter as one character and wide ones take two columns. A line
- * wider than the window scrolls sideways. Pasted text (bracketed paste) is inserted as it is: a pasted
- * Ctrl-C or Ctrl-D is no key, and each pasted newline ends a line.
- */
-export class LineEditor {
-  private line: string[] = [];
-  private cursor = 0;
-  /** The first grapheme shown: a long line scrolls sideways to keep the cursor in view. */
-  private scroll = 0;
-  private readonly history: string[];
-  /** Where Up/Down are in the history; history.length is the line being written. */
-  private historyAt: number;
-  /** The line being written, kept while Up/Down show older ones. */
-  private draft: string[] = [];
-  /** The start of an escape sequence that the end of a chunk cut off. */
-  private pending = '';
-  private pasting = false;
-  /** What Ctrl-U/K/W or Alt-D last removed: Ctrl-Y puts it back. */
-  private killed: string[] = [];
-  readonly prompt: string;
-  readonly promptWidth: number;
-
-  constructor(history: string[] = [], prompt = '> ') {
-    this.history = history.slice(-HISTORY_LIMIT);
-    this.historyAt = this.history.length;
-    this.prompt = prompt;
-    this.promptWidth = graphemeWidthOf(splitGraphemes(prompt));
+  private receiveControlFrame(header: FrameHeader, payload: Buffer): void {
+    if (this.traceFrames) this.events.push({ type: 'frame', direction: 'received', header, controlPayload: payload });
+    if (header.opcode === Opcode.PING) return this.receivePing(payload);
+    if (header.opcode === Opcode.PONG) return void this.events.push({ type: 'pong', payload });
+    const close = parseClosePayload(payload);
+    if ('error' in close) return this.fail('protocol', close.error, close.closeCode);
+    this.closeReceived = close;
+    this.ignoringInput = true;
+    const initiator = this.closeSent === null ? 'server' : 'client';
+    // Echo the server's CLOSE with the same payload (status code and reason).
+    if (this.closeSent === null) this.sendClose(close.code, close.reason);
+    this.state = 'CLOSED';
+    this.events.push({ type: 'close', code: close.code, reason: close.reason, initiator });
   }
 
-  get text(): string {
-    return this.line.join('');
-  }
-
-  /** Keys as the terminal sent them (decoded UTF-8); returns what they ask for, in order. */
-  feed(input: string): EditorAction[] {
-    const actions: EditorAction[] = [];
-    const data = this.pending + input;
-    this.pending = '';
-    let run = '';
-    const insertRun = () => {
-      if (run !== '') this.insert(run);
-      run = '';
-    };
-    for (let i = 0; i < data.length; ) {
-      const char = data[i]!;
-      const code = char.charCodeAt(0);
-      if ((code >= 0x20 && (code < 0x7f || code > 0x9f)) || char === '\t') {
-        run += char;
-        i++;
-        continue;
-      }
-      insertRun();
-      if (char !== '\x1b') {
-        i += char === '\r' && data[i + 1] === '\n' ? 2 : 1;
-        this.key(CONTROL_KEYS[char] ?? 'none', actions);
-        continue;
-      }
-      const sequence = this.escapeSequence(data, i);
-      if (sequence === null) {
-        this.pending = data.slice(i);
-        break;
-      }
-      i += sequence.length;
-      this.key(sequence.key, actions);
-    }
-    insertRun();
-    return actions;
-  }
-
-  /** The escape sequence at `at`, or null if the chunk ended inside it. */
-  private escapeSequence(data: string, at: number): { length: number; key: string } | null {
-    const next = data[at + 1];
-    // A lone ESC at the end of a chunk is the Escape key (terminals send a sequence in one write),
-    // unless a paste is under way, whose end marker may be split.
-    if (next === undefined) return this.pasting ? null : { length: 1, key: 'none' };
-    if (next === '[') {
-      const match = /^\x1b\[([0-9;?]*)([\x40-\x7e])?/.exec(data.slice(at, at + 32));
-      if (!match?.[2]) return match && match[0].length < 32 && at + match[0].length >= data.length ? null : { length: 2, key: 'none' };
-      const [all, params = '', final] = match;
-      const modified = /;[35]$/.test(params);
-      let key = final === '~' ? TILDE_KEYS[params] : CURSOR_KEYS[final];
-      if (modified && (key === 'left' || key === 'right')) key = key === 'left' ? 'word-left' : 'word-right';
-      return { length: all.length, key: key ?? 'none' };
-    }
-    if (next === 'O') {
-      const final = data[at + 2];
-      if (final === undefined) return null;
-      return { length: 3, key: CURSOR_KEYS[final] ?? 'none' };
-    }
-    return { length: 2, key: ALT_KEYS[next] ?? 'none' };
-  }
-
-  private key(key: string, actions: EditorAction[]): void {
-    if (this.pasting && key !== 'enter' && key !== 'paste-end') return;
-    const line = this.line;
-    switch (key) {
-      case 'enter': {
-        const text = this.text;
-        if (text !== '' && text !== this.history.at(-1)) this.history.push(text);
-        if (this.history.length > HISTORY_LIMIT) this.history.shift();
-        this.historyAt = this.history.length;
-        this.line = [];
-        this.cursor = this.scroll = 0;
-        actions.push({ type: 'line', text });
-        return;
-      }
-      case 'interrupt':
-      case 'suspend':
-        actions.push({ type: key });
-        return;
-      case 'delete-or-eof':
-        if (line.length === 0) actions.push({ type: 'eof' });
-        else line.splice(this.cursor, 1);
-        return;
-      case 'delete': line.splice(this.cursor, 1); return;
-      case 'backspace': if (this.cursor > 0) line.splice(--this.cursor, 1); return;
-      case 'left': this.cursor = Math.max(0, this.cursor - 1); return;
-      case 'right': this.cursor = Math.min(line.length, this.cursor + 1); return;
-      case 'home': this.cursor = 0; return;
-      case 'end': this.cursor = line.length; return;
-      case 'word-left': this.cursor = this.wordStart(); return;
-      case 'word-right': this.cursor = this.wordEnd(); return;
-      case 'kill-start': this.kill(0, this.cursor); return;
-      case 'kill-end': this.kill(this.cursor, line.length); return;
-      case 'kill-word-back': this.kill(this.wordStart(), this.cursor); return;
-      case 'kill-word-forward': this.kill(this.cursor, this.wordEnd()); return;
-      case 'yank': this.insert(this.killed.join('')); return;
-      case 'up': case 'down': this.browseHistory(key === 'up' ? -1 : 1); return;
-      case 'paste-start': this.pasting = true; return;
-      case 'paste-end': this.pasting = false; return;
-    }
-  }
-
-  private insert(text: string): void {
-    // Segment with the grapheme before the cursor: a combining mark or an emoji modifier joins it.
-    const before = this.cursor > 0 ? this.line[this.cursor - 1]! : '';
-    const pieces = splitGraphemes(before + text);
-    const start = this.cursor - (before ? 1 : 0);
-    // concat, not splice(...pieces): a pasted chunk may be more graphemes than a call takes arguments.
-    this.line = this.line.slice(0, start).concat(pieces, this.line.slice(this.cursor));
-    this.cursor = start + pieces.length;
-  }
-
-  private kill(from: number, to: number): void {
-    if (to <= from) return;
-    this.killed = this.line.splice(from, to - from);
-    this.cursor = from;
-  }
-
-  /** Words are separated by white space (as Ctrl-W in a shell). */
-  private wordStart(): number {
-    let at = this.cursor;
-    while (at > 0 && isSpace(this.line[at - 1])) at--;
-    while (at > 0 && !isSpace(this.line[at - 1])) at--;
-    return at;
-  }
-
-  private wordEnd(): number {
-    let at = this.cursor;
-    while (at < this.line.length && isSpace(this.line[at])) at++;
-    while (at < this.line.length && !isSpace(this.line[at])) at++;
-    return at;
-  }
-
-  private browseHistory(step: -1 | 1): void {
-    const to = this.historyAt + step;
-    if (to < 0 || to > this.history.length) return;
-    if (this.historyAt === this.history.length) this.draft = this.line;
-    this.historyAt = to;
-    this.line = to === this.history.length ? this.draft : splitGraphemes(this.history[to]!);
-    this.cursor = this.line.length;
-  }
-
-  /**
-   * The visible part of the line for a window `columns` wide (the prompt not included: it is `this.prompt`),
-   * and the cursor's column after the prompt. The last column stays free, so the terminal never wraps.
-   */
-  render(columns: number): { visible: string; cursorColumn: number } {
-    const room = Math.max(1, columns - this.promptWidth - 1);
-    const { line, cursor } = this;
-    // Each step looks at one window's worth of graphemes, however long the line (a pasted megabyte).
-    if (cursor < this.scroll) this.scroll = cursor;
-    let used = 0, first = cursor;
-    while (first > this.scroll && used + graphemeWidth(line[first - 1]!) <= room) used += graphemeWidth(line[--first]!);
-    this.scroll = first; // the cursor is in view
-    let rest = 0;
-    for (let i = this.scroll; i < line.length && rest < room; i++) rest += graphemeWidth(line[i]!);
-    // A shorter line (or a jump back) leaves room at the right: scroll back to use it.
-    while (this.scroll > 0 && rest + graphemeWidth(line[this.scroll - 1]!) < room) rest += graphemeWidth(line[--this.scroll]!);
-    let end = this.scroll, shown = 0, cursorColumn = 0;
-    for (; end < line.length && shown + graphemeWidth(line[end]!) <= room; end++) {
-      if (end === cursor) cursorColumn = shown;
-      shown += graphemeWidth(line[end]!);
-    }
-    if (cursor >= end) cursorColumn = shown;
-    return { visible: line.slice(this.scroll, end).join('').replace(/\t/g, ' '), cursorColumn };
+  /** Every PING gets a PONG with its payload: at once, or when writing resumes (see pauseWriting). */
+  private receivePing(payload: Buffer): void {
+    const pong = this.closeSent !== null ? 'none' : this.writingPaused ? 'later' : 'sent';
+    this.events.push({ type: 'ping', payload, pong });
+    if (pong === 'none') return;
+    this.pongDue = payload;
+    if (pong === 'sent') this.sendDuePong();
   }
 }
 
-function graphemeWidthOf(graphemes: string[]): number {
-  return graphemes.reduce((sum, grapheme) => sum + graphemeWidth(grapheme), 0);
-}
+// § 4  The command line
+//
+// Everything the user can ask for, turned once into a frozen CliOptions: where to connect (a URL, or the
+// chat server's HOST PORT ROLE), how (headers, credentials, proxy, TLS files), and what to do with input
+// and output. Files named on the command line are read here, and a proxy URL is parsed here, so that a bad
+// one is a usage error (exit 2) before anything connects, and nothing is read or parsed twice later.
 
-// ----------------------------------------------------------------------------------- command line
+export type Role = 'producer' | 'consumer' | 'both';
+export const ROLES: readonly Role[] = ['producer', 'consumer', 'both'];
+export const VERSION = '1.0.0';
+export const ExitStatus = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
 
-export class UsageError extends Error {}
-
-function parseSeconds(name: string, value: string | undefined, fallback: number, allowZero = false): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) {
-    throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds, not ${JSON.stringify(value)}`);
-  }
-  return Math.round(n * 1000);
-}
-
-export function parseTarget(positionals: string[]): Target {
-  if (positionals.length === 1 && /^[a-z][a-z0-9+.-]*:\/\//i.test(positionals[0]!)) {
-    let url: URL;
-    try {
-      url = new URL(positionals[0]!);
-    } catch {
-      throw new UsageError(`not a valid URL: ${positionals[0]}`);
-    }
-    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new UsageError(`URL scheme must be ws:// or wss://, not ${url.protocol}//`);
-    // The chat server's convention: the path names the role. Any other path is an ordinary endpoint: both.
-    const named = url.pathname.slice(1);
-    const role: Role = ROLES.includes(named as Role) ? (named as Role) : 'both';
-    const secure = url.protocol === 'wss:';
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const target: Target = { secure, host, port: url.port ? Number(url.port) : secure ? 443 : 80, role, path: `${url.pathname}${url.search}` };
-    if (url.username) target.auth = decodeURIComponent(url.username) + (url.password ? `:${decodeURIComponent(url.password)}` : '');
-    return target;
-  }
-  if (positionals.length !== 3) {
-    throw new UsageError(positionals.length < 3 ? 'missing arguments: HOST PORT ROLE are required' : `too many arguments: ${positionals.slice(3).join(' ')}`);
-  }
-  const [rawHost, portText, role] = positionals as [string, string, string];
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new UsageError(`PORT must be a number from 1 to 65535, not ${JSON.stringify(portText)}`);
-  if (!ROLES.includes(role as Role)) throw new UsageError(`ROLE must be producer, consumer or both, not ${JSON.stringify(role)}`);
-  if (rawHost === '') throw new UsageError('HOST must not be empty');
-  return { secure: false, host: rawHost.replace(/^\[(.*)\]$/, '$1'), port, role: role as Role, path: `/${role}` };
-}
-
-/** Headers the handshake itself owns: a user may not set them. */
-const OWNED_HEADERS = new Set(['upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version']);
-
-export function parseHeaderOption(text: string): [string, string] {
-  const colon = text.indexOf(':');
-  const name = colon > 0 ? text.slice(0, colon).trim() : '';
-  const value = colon > 0 ? text.slice(colon + 1).trim() : '';
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new UsageError(`--header must be "NAME: VALUE", not ${JSON.stringify(text)}`);
-  if (/[\r\n\0]/.test(value)) throw new UsageError(`--header value must be one line: ${JSON.stringify(text)}`);
-  if (OWNED_HEADERS.has(name.toLowerCase())) throw new UsageError(`--header cannot set ${name}: the WebSocket handshake sets it`);
-  return [name, value];
+export interface Target {
+  /** user:password from the URL, if any. */
+  auth?: string;
+  secure: boolean;
+  host: string; // without IPv6 brackets
+  port: number;
+  role: Role;
+  path: string;
 }
 
 export interface ProxyAddress {
   host: string;
   port: number;
+  /** user:password for Proxy-Authorization, if the URL had them. */
   auth: string | null;
   display: string;
 }
 
-export function parseProxyUrl(text: string): ProxyAddress {
-  let url: URL;
-  try {
-    url = new URL(text.includes('://') ? text : `http://${text}`);
-  } catch {
-    throw new UsageError(`not a valid proxy URL: ${text}`);
-  }
-  if (url.protocol !== 'http:') throw new UsageError(`the proxy must be an http:// proxy, not ${url.protocol}//`);
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = url.port ? Number(url.port) : 80;
-  const auth = url.username ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : null;
-  return { host, port, auth, display: `${url.hostname}:${port}` };
+export interface CliOptions {
+  readonly target: Target;
+  readonly connectTimeoutMs: number;
+  readonly closeTimeoutMs: number;
+  readonly maxMessageSize: number;
+  readonly pingIntervalMs: number; // 0: the client sends no pings of its own
+  readonly pingTimeoutMs: number;
+  readonly showHeartbeats: boolean;
+  readonly color: boolean | null; // null: decide from the terminal and NO_COLOR
+  readonly quiet: boolean;
+  readonly json: boolean;
+  readonly reconnect: boolean;
+  /** wss:// only: skip certificate checks; the --ca, --cert and --key files as read at start. */
+  readonly insecure: boolean;
+  readonly ca: string | null;
+  readonly cert: Buffer | null;
+  readonly key: Buffer | null;
+  readonly passphrase: string | null;
+  /** Extra request headers, in order (-H), with Origin (-o) among them. */
+  readonly headers: readonly (readonly [string, string])[];
+  /** user:password for Basic authentication (--auth, --auth-file, the URL's user:password@, WSC_AUTH). */
+  readonly auth: string | null;
+  /** --auth USER (or a URL's user@) without a password: main() asks for it at a no-echo prompt. */
+  readonly authUser: string | null;
+  /** Said on stderr before connecting (a secret file others can read). */
+  readonly warnings: readonly string[];
+  readonly subprotocols: readonly string[];
+  readonly followRedirects: boolean;
+  readonly maxRedirects: number;
+  /** From --proxy or the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY). */
+  readonly proxy: ProxyAddress | null;
+  readonly slash: boolean;
+  readonly verbose: boolean;
+  /** -x: messages sent right after OPEN, before any stdin line. */
+  readonly execute: readonly string[];
+  /** -w: once input has ended, keep receiving this long, then close (Infinity: until the server closes or the user quits); null: close at once. */
+  readonly waitMs: number | null;
+  /** --count / -1: close after printing this many messages (Infinity: no limit). */
+  readonly count: number;
+  /** -0: NUL instead of newline between messages, on stdin and stdout. */
+  readonly separator: number;
+  /** --binary: input messages go out as BINARY frames. */
+  readonly sendBinary: boolean;
+  /** --hex / --base64: how a received binary message is printed (null: size and a preview). */
+  readonly binaryEncoding: 'hex' | 'base64' | null;
+  /** --history FILE: the line editor's history, kept across sessions (null: this session only). */
+  readonly historyFile: string | null;
+  /** --timestamps: each message and status line starts with the local time; JSON events carry `ts`. */
+  readonly timestamps: boolean;
 }
 
-/** The proxy the environment asks for, as curl reads it: HTTPS_PROXY for wss, HTTP_PROXY for ws, unless NO_PROXY matches. */
-export function proxyFromEnvironment(target: Target, env: NodeJS.ProcessEnv): string | null {
-  const pick = (name: string) => env[name.toLowerCase()] || env[name.toUpperCase()] || '';
-  const proxy = target.secure ? pick('https_proxy') : pick('http_proxy');
-  if (!proxy) return null;
-  const noProxy = pick('no_proxy').split(',').map((entry) => entry.trim().toLowerCase()).filter(Boolean);
-  const host = target.host.toLowerCase();
-  for (const entry of noProxy) {
-    if (entry === '*') return null;
-    const [pattern = '', port] = entry.replace(/^\[(.*)\](:\d+)?$/, '$1$2').split(/:(?=\d+$)/);
-    if (port !== undefined && Number(port) !== target.port) continue;
-    const domain = pattern.replace(/^\*?\./, '');
-    if (host === domain || host.endsWith(`.${domain}`)) return null;
+/** A bad command line, option value or file: exit 2 with one line (and, for the command line's shape, the usage). */
+export class UsageError extends Error {
+  readonly showUsage: boolean;
+
+  constructor(message: string, showUsage = true) {
+    super(message);
+    this.showUsage = showUsage;
   }
-  return proxy;
 }
 
-/** Every option parseArgs accepts (what each does: USAGE, and the README's option tables). */
+export function usage(program: string): string {
+  return `Usage: ${program} [options] HOST PORT ROLE
+       ${program} [options] URL            (or -c URL)
+ROLE is producer (send each stdin line), consumer (print each message) or both. A URL is ws:// or wss://
+with any path and query, sent as given; its role is the path's when that is /producer, /consumer or /both,
+otherwise both (--role ROLE overrides).
+
+Connection:
+  -c, --connect URL              the URL to connect to (as wscat's -c)
+      --role ROLE                producer, consumer or both, whatever the URL's path
+  -H, --header "NAME: VALUE"     add a request header (repeatable)
+      --auth USER[:PASSWORD]     HTTP Basic authentication (also a URL's user:password@); without the
+                                 password, it is asked for on the terminal (no echo)
+      --auth-file FILE           read USER:PASSWORD from FILE (safer than the command line; WSC_AUTH too)
+  -o, --origin ORIGIN            send an Origin header
+  -s, --subprotocol NAME         offer a subprotocol (repeatable); the server's choice is reported
+  -L, --location                 follow HTTP redirects of the upgrade request
+      --max-redirects N          at most N redirects with -L (default 10)
+      --proxy URL                tunnel through an HTTP proxy (http://[user:pass@]host:port) with CONNECT;
+                                 without it, HTTP_PROXY / HTTPS_PROXY / NO_PROXY are honoured
+      --connect-timeout SECONDS  give up if not connected and upgraded in time (default 10)
+      --close-timeout SECONDS    wait this long for the server's CLOSE (default 5)
+      --max-message-size BYTES   refuse larger incoming messages with 1009 (default 67108864)
+TLS (wss://):
+      --ca FILE                  also trust this CA certificate (PEM)
+      --cert FILE                client certificate (PEM)
+      --key FILE                 its private key (PEM)
+      --passphrase TEXT          the key's passphrase (--passphrase-file FILE, or WSC_PASSPHRASE, keep it
+                                 out of the process list)
+  -n, --insecure                 do not verify the server's certificate (prints a warning; --no-check too)
+Liveness:
+      --ping-interval SECONDS    send a PING every SECONDS (default 30; 0 = never)
+      --ping-timeout SECONDS     count the connection dead without a PONG in time (default 20)
+  -P, --show-heartbeats          report PINGs and PONGs on stderr (--show-ping-pong too)
+      --reconnect                after an abnormal end, reconnect with backoff (0.5 s doubling to 30 s)
+Input:
+  -x, --execute MESSAGE          send MESSAGE right after connecting, before stdin (repeatable)
+  -w, --wait SECONDS             once input has ended (-x sent, and stdin's EOF unless it is a terminal),
+                                 keep receiving SECONDS, then close; "inf": until the server closes
+  -0, --null                     messages are separated by NUL, not newline, on stdin and stdout
+      --binary                   send input messages as BINARY frames
+      --history FILE             on a terminal, keep the input line's history in FILE (default: none kept)
+      --slash                    lines starting with / are commands: /ping [text], /pong [text],
+                                 /close [code [reason]], /quit (// sends a line starting with /)
+Output:
+      --count N                  print N messages, then close (exit 1 if they did not all come); -1 = --count 1
+      --hex, --base64            print each binary message whole, on one line, in that encoding
+      --timestamps               start each message and status line with the time (HH:MM:SS); JSON gets "ts"
+  -v, --verbose                  show the handshake headers and every frame on stderr
+      --json                     one JSON object per line on stdout for each event
+      --no-color                 no colour on a terminal (NO_COLOR does the same); --color forces it
+  -q, --quiet                    no status lines on stderr, only errors
+  -h, --help                     show this help
+      --version                  show the version
+
+stdout carries received messages only; everything else goes to stderr.
+Exit status: 0 normal closure, 1 failure, 2 usage error.`;
+}
+
+/** Every option parseArgs accepts (what each does: usage(), and the README's option tables). */
 const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -1611,33 +1254,25 @@ const OPTIONS = {
   timestamps: { type: 'boolean' },
 } as const;
 
+/** The option names, for the test that keeps usage(), the README and the manual page in step with them. */
+export const OPTION_NAMES: readonly string[] = Object.keys(OPTIONS);
+
 /** Parse the command line; returns 'help' or 'version' for those requests. Throws UsageError. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions | 'help' | 'version' {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: OPTIONS,
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0]!);
+    throw new UsageError((error as Error).message.split('\n')[0] ?? 'bad arguments');
   }
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   if (values.version) return 'version';
   const target = parseScriptingTarget(values, positionals);
-  const headers = (values.header ?? []).map(parseHeaderOption);
-  if (values.origin !== undefined) headers.push(['Origin', values.origin]);
-  for (const name of values.subprotocol ?? []) {
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new UsageError(`--subprotocol must be a token (letters, digits, !#$%&'*+.^_\`|~-), not ${JSON.stringify(name)}`);
-  }
   const maxRedirects = values['max-redirects'] === undefined ? 10 : Number(values['max-redirects']);
   if (!Number.isInteger(maxRedirects) || maxRedirects < 0) throw new UsageError(`--max-redirects must be a whole number, not ${JSON.stringify(values['max-redirects'])}`);
   const proxy = values.proxy ?? proxyFromEnvironment(target, env);
-  if (proxy !== null) parseProxyUrl(proxy);
-  return {
+  return Object.freeze({
     target,
     connectTimeoutMs: parseSeconds('connect-timeout', values['connect-timeout'], 10_000),
     closeTimeoutMs: parseSeconds('close-timeout', values['close-timeout'], 5_000),
@@ -1650,19 +1285,183 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     json: values.json ?? false,
     reconnect: values.reconnect ?? false,
     ...parseTls(values, target),
-    headers,
+    ...parseHandshakeOptions(values),
     ...parseCredentials(values, target, env),
-    subprotocols: values.subprotocol ?? [],
     followRedirects: values.location ?? false,
     maxRedirects,
-    proxy,
+    proxy: proxy === null ? null : parseProxyUrl(proxy),
     slash: values.slash ?? false,
     verbose: values.verbose ?? false,
     historyFile: values.history ?? null,
     timestamps: values.timestamps ?? false,
     ...parseScripting(values, target),
+  });
+}
+
+/** A password typed at the prompt completes --auth USER: the options are frozen again with it. */
+export function withPassword(options: CliOptions, password: string): CliOptions {
+  return Object.freeze({ ...options, auth: `${options.authUser}:${password}`, authUser: null });
+}
+
+function parseSeconds(name: string, value: string | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) {
+    throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds, not ${JSON.stringify(value)}`);
+  }
+  return Math.round(n * 1000);
+}
+
+function parseMaxMessageSize(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_MAX_MESSAGE_SIZE;
+  const size = Number(text);
+  if (!/^\d+$/.test(text) || size < 1 || !Number.isSafeInteger(size)) {
+    throw new UsageError(`--max-message-size must be a positive whole number of bytes, not ${JSON.stringify(text)}`);
+  }
+  return size;
+}
+
+// ---- targets
+
+/** A URL's host name without the brackets of an IPv6 literal. */
+function unbracket(host: string): string {
+  return host.replace(/^\[(.*)\]$/, '$1');
+}
+
+/** A ws(s):// URL (or http(s)://, as a redirect may say) as a target; `role` null: the path's, or both. */
+function targetFromUrl(url: URL, role: Role | null): Target {
+  const secure = url.protocol === 'wss:' || url.protocol === 'https:';
+  // The chat server's convention: the path names the role. Any other path is an ordinary endpoint: both.
+  const named = ROLES.find((name) => url.pathname === `/${name}`);
+  return {
+    secure,
+    host: unbracket(url.hostname),
+    port: url.port ? Number(url.port) : secure ? 443 : 80,
+    role: role ?? named ?? 'both',
+    path: `${url.pathname}${url.search}`,
   };
 }
+
+export function parseTarget(positionals: string[]): Target {
+  const [first = ''] = positionals;
+  if (positionals.length === 1 && /^[a-z][a-z0-9+.-]*:\/\//i.test(first)) {
+    let url: URL;
+    try {
+      url = new URL(first);
+    } catch {
+      throw new UsageError(`not a valid URL: ${first}`);
+    }
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new UsageError(`URL scheme must be ws:// or wss://, not ${url.protocol}//`);
+    const target = targetFromUrl(url, null);
+    if (url.username) target.auth = decodeURIComponent(url.username) + (url.password ? `:${decodeURIComponent(url.password)}` : '');
+    return target;
+  }
+  if (positionals.length !== 3) {
+    throw new UsageError(positionals.length < 3 ? 'missing arguments: HOST PORT ROLE are required' : `too many arguments: ${positionals.slice(3).join(' ')}`);
+  }
+  const [rawHost = '', portText = '', role = ''] = positionals;
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new UsageError(`PORT must be a number from 1 to 65535, not ${JSON.stringify(portText)}`);
+  if (!isRole(role)) throw new UsageError(`ROLE must be producer, consumer or both, not ${JSON.stringify(role)}`);
+  if (rawHost === '') throw new UsageError('HOST must not be empty');
+  return { secure: false, host: unbracket(rawHost), port, role, path: `/${role}` };
+}
+
+function isRole(text: string): text is Role {
+  return (ROLES as readonly string[]).includes(text);
+}
+
+/** The target from -c URL or the positionals, with --role applied (URLs only). */
+function parseScriptingTarget(values: { connect?: string; role?: string }, positionals: string[]): Target {
+  if (values.connect !== undefined && positionals.length > 0) throw new UsageError(`-c/--connect takes the URL; unexpected arguments: ${positionals.join(' ')}`);
+  const target = parseTarget(values.connect !== undefined ? [values.connect] : positionals);
+  if (values.role === undefined) return target;
+  if (!isRole(values.role)) throw new UsageError(`--role must be producer, consumer or both, not ${JSON.stringify(values.role)}`);
+  if (values.connect === undefined && positionals.length === 3) throw new UsageError('--role goes with a URL (HOST PORT ROLE names the role already)');
+  return { ...target, role: values.role };
+}
+
+export function targetUrl(target: Target): string {
+  return `${target.secure ? 'wss' : 'ws'}://${authority(target.host, target.port)}${target.path}`;
+}
+
+/** Where a redirect's Location points, as a new target (http/https map to ws/wss); a string explains a refusal. */
+export function redirectTarget(current: Target, location: string): Target | string {
+  let url: URL;
+  try {
+    url = new URL(location, `${current.secure ? 'https' : 'http'}://${authority(current.host, current.port)}${current.path}`);
+  } catch {
+    return `the server redirects to an invalid location: ${JSON.stringify(location)}`;
+  }
+  if (!['http:', 'ws:', 'https:', 'wss:'].includes(url.protocol)) return `the server redirects to an unsupported scheme: ${location}`;
+  return targetFromUrl(url, current.role);
+}
+
+// ---- the handshake's options
+
+/** Headers the handshake itself owns: a user may not set them. */
+const OWNED_HEADERS = new Set(['upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version']);
+
+export function parseHeaderOption(text: string): [string, string] {
+  const colon = text.indexOf(':');
+  const name = colon > 0 ? text.slice(0, colon).trim() : '';
+  const value = colon > 0 ? text.slice(colon + 1).trim() : '';
+  if (!HTTP_TOKEN.test(name)) throw new UsageError(`--header must be "NAME: VALUE", not ${JSON.stringify(text)}`);
+  if (/[\r\n\0]/.test(value)) throw new UsageError(`--header value must be one line: ${JSON.stringify(text)}`);
+  if (OWNED_HEADERS.has(name.toLowerCase())) throw new UsageError(`--header cannot set ${name}: the WebSocket handshake sets it`);
+  return [name, value];
+}
+
+function parseHandshakeOptions(values: { header?: string[]; origin?: string; subprotocol?: string[] }): Pick<CliOptions, 'headers' | 'subprotocols'> {
+  const headers = (values.header ?? []).map(parseHeaderOption);
+  if (values.origin !== undefined) headers.push(['Origin', values.origin]);
+  const subprotocols = values.subprotocol ?? [];
+  for (const name of subprotocols) {
+    if (!HTTP_TOKEN.test(name)) throw new UsageError(`--subprotocol must be a token (letters, digits, !#$%&'*+.^_\`|~-), not ${JSON.stringify(name)}`);
+  }
+  return { headers, subprotocols };
+}
+
+// ---- proxies
+
+export function parseProxyUrl(text: string): ProxyAddress {
+  let url: URL;
+  try {
+    url = new URL(text.includes('://') ? text : `http://${text}`);
+  } catch {
+    throw new UsageError(`not a valid proxy URL: ${text}`);
+  }
+  if (url.protocol !== 'http:') throw new UsageError(`the proxy must be an http:// proxy, not ${url.protocol}//`);
+  const port = url.port ? Number(url.port) : 80;
+  const auth = url.username ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : null;
+  return { host: unbracket(url.hostname), port, auth, display: `${url.hostname}:${port}` };
+}
+
+/** The proxy the environment asks for, as curl reads it: HTTPS_PROXY for wss, HTTP_PROXY for ws, unless NO_PROXY matches. */
+export function proxyFromEnvironment(target: Target, env: NodeJS.ProcessEnv): string | null {
+  const pick = (name: string) => env[name.toLowerCase()] || env[name.toUpperCase()] || '';
+  const proxy = target.secure ? pick('https_proxy') : pick('http_proxy');
+  if (!proxy) return null;
+  const noProxy = pick('no_proxy').split(',').map((entry) => entry.trim().toLowerCase()).filter(Boolean);
+  const host = target.host.toLowerCase();
+  for (const entry of noProxy) {
+    if (entry === '*') return null;
+    const { pattern, port } = parseNoProxyEntry(entry);
+    if (port !== null && port !== target.port) continue;
+    const domain = pattern.replace(/^\*?\./, '');
+    if (host === domain || host.endsWith(`.${domain}`)) return null;
+  }
+  return proxy;
+}
+
+/** A NO_PROXY entry: "host", "host:port", ".domain", "*.domain", "[v6]", "[v6]:port", or a bare IPv6 address. */
+function parseNoProxyEntry(entry: string): { pattern: string; port: number | null } {
+  const match = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(entry);
+  if (match === null) return { pattern: entry, port: null };
+  return { pattern: unbracket(match[1] ?? ''), port: match[2] === undefined ? null : Number(match[2]) };
+}
+
+// ---- credentials and TLS files
 
 /**
  * Basic-auth credentials and the key's passphrase, from the first source given: the command line
@@ -1684,9 +1483,9 @@ function parseCredentials(
   if (values.auth !== undefined && values['auth-file'] !== undefined) throw new UsageError('--auth and --auth-file are alternatives: give one');
   if (values.passphrase !== undefined && values['passphrase-file'] !== undefined) throw new UsageError('--passphrase and --passphrase-file are alternatives: give one');
   const fileAuth = fromFile('--auth-file', values['auth-file']);
-  if (fileAuth !== undefined && !fileAuth.includes(':')) throw new UsageError(`--auth-file ${values['auth-file']} must hold USER:PASSWORD on its first line`);
+  if (fileAuth !== undefined && !fileAuth.includes(':')) throw new UsageError(`--auth-file ${values['auth-file']} must hold USER:PASSWORD on its first line`, false);
   const envAuth = env.WSC_AUTH || undefined;
-  if (envAuth !== undefined && !envAuth.includes(':')) throw new UsageError('WSC_AUTH must be USER:PASSWORD');
+  if (envAuth !== undefined && !envAuth.includes(':')) throw new UsageError('WSC_AUTH must be USER:PASSWORD', false);
   const given = values.auth ?? fileAuth ?? target.auth ?? envAuth ?? null;
   if (given === '' || given?.startsWith(':')) throw new UsageError('--auth needs a user name: USER[:PASSWORD]');
   const passphrase = values.passphrase ?? fromFile('--passphrase-file', values['passphrase-file']) ?? (env.WSC_PASSPHRASE || null);
@@ -1696,50 +1495,38 @@ function parseCredentials(
 
 /** The first line of a secret file; a warning when other users may read it (as ssh says of keys). */
 function readSecretFile(option: string, file: string): { value: string; warning: string | null } {
-  let text: string, mode: number;
-  try {
-    text = readFileSync(file, 'utf8');
-    mode = statSync(file).mode;
-  } catch (error) {
-    throw new UsageError(`cannot read the ${option} file: ${(error as Error).message}`);
-  }
-  const value = text.split(/\r?\n/)[0]!;
-  if (value === '') throw new UsageError(`the ${option} file ${file} is empty`);
+  const text = readOptionFile(option, file).toString('utf8');
+  const mode = statSync(file).mode;
+  const value = text.split(/\r?\n/)[0] ?? '';
+  if (value === '') throw new UsageError(`the ${option} file ${file} is empty`, false);
   const readable = (mode & 0o044) !== 0;
   const octal = (mode & 0o777).toString(8).padStart(4, '0');
   return { value, warning: readable ? `warning: ${file} can be read by other users (mode ${octal}); chmod 600 ${file}` : null };
 }
 
-function parseMaxMessageSize(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_MAX_MESSAGE_SIZE;
-  const size = Number(text);
-  if (!/^\d+$/.test(text) || size < 1 || !Number.isSafeInteger(size)) {
-    throw new UsageError(`--max-message-size must be a positive whole number of bytes, not ${JSON.stringify(text)}`);
+function readOptionFile(option: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`cannot read the ${option} file: ${(error as Error).message}`, false);
   }
-  return size;
 }
 
+/** TLS options, with the --ca, --cert and --key files read now: once, and a missing one is a usage error. */
 function parseTls(
   values: { insecure?: boolean; 'no-check'?: boolean; ca?: string; cert?: string; key?: string },
   target: Target,
-): Pick<CliOptions, 'insecure' | 'caFile' | 'certFile' | 'keyFile'> {
+): Pick<CliOptions, 'insecure' | 'ca' | 'cert' | 'key'> {
   const insecure = (values.insecure || values['no-check']) ?? false;
   if (!target.secure && (insecure || values.ca !== undefined || values.cert !== undefined || values.key !== undefined)) {
     throw new UsageError('--insecure, --ca, --cert and --key apply only to wss:// URLs');
   }
   if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together');
-  return { insecure, caFile: values.ca ?? null, certFile: values.cert ?? null, keyFile: values.key ?? null };
+  const read = (option: string, file: string | undefined) => (file === undefined ? null : readOptionFile(option, file));
+  return { insecure, ca: read('--ca', values.ca)?.toString('latin1') ?? null, cert: read('--cert', values.cert), key: read('--key', values.key) };
 }
 
-/** The target from -c URL or the positionals, with --role applied (URLs only). */
-function parseScriptingTarget(values: { connect?: string; role?: string }, positionals: string[]): Target {
-  if (values.connect !== undefined && positionals.length > 0) throw new UsageError(`-c/--connect takes the URL; unexpected arguments: ${positionals.join(' ')}`);
-  const target = parseTarget(values.connect !== undefined ? [values.connect] : positionals);
-  if (values.role === undefined) return target;
-  if (!ROLES.includes(values.role as Role)) throw new UsageError(`--role must be producer, consumer or both, not ${JSON.stringify(values.role)}`);
-  if (values.connect === undefined && positionals.length === 3) throw new UsageError('--role goes with a URL (HOST PORT ROLE names the role already)');
-  return { ...target, role: values.role as Role };
-}
+// ---- scripting
 
 function parseScripting(
   values: { execute?: string[]; wait?: string; count?: string; '1'?: boolean; null?: boolean; binary?: boolean; hex?: boolean; base64?: boolean },
@@ -1749,15 +1536,7 @@ function parseScripting(
   if (execute.length > 0 && target.role === 'consumer') throw new UsageError('-x/--execute sends messages, which a consumer does not (use --role both)');
   const wait = values.wait;
   const waitMs = wait === undefined ? null : /^inf(inity)?$/i.test(wait) ? Infinity : parseSeconds('wait', wait, 0, true);
-  let count = Infinity;
-  if (values.count !== undefined) {
-    count = Number(values.count);
-    if (!/^\d+$/.test(values.count) || count < 1 || !Number.isSafeInteger(count)) throw new UsageError(`--count must be a positive whole number, not ${JSON.stringify(values.count)}`);
-  }
-  if (values['1']) {
-    if (values.count !== undefined && count !== 1) throw new UsageError('-1 is --count 1; it cannot go with another --count');
-    count = 1;
-  }
+  const count = parseCount(values);
   if (count !== Infinity && target.role === 'producer') throw new UsageError('--count counts received messages, which a producer does not print');
   if (values.hex && values.base64) throw new UsageError('--hex and --base64 exclude each other');
   return {
@@ -1770,7 +1549,149 @@ function parseScripting(
   };
 }
 
-// ------------------------------------------------------------------------------------------ I/O shell
+function parseCount(values: { count?: string; '1'?: boolean }): number {
+  let count = Infinity;
+  if (values.count !== undefined) {
+    count = Number(values.count);
+    if (!/^\d+$/.test(values.count) || count < 1 || !Number.isSafeInteger(count)) throw new UsageError(`--count must be a positive whole number, not ${JSON.stringify(values.count)}`);
+  }
+  if (values['1']) {
+    if (values.count !== undefined && count !== 1) throw new UsageError('-1 is --count 1; it cannot go with another --count');
+    count = 1;
+  }
+  return count;
+}
+
+// § 5  Presentation and secrets
+//
+// What the user sees is made from what a peer sent, so it must be safe: text from the server may not drive
+// the terminal (set its title, clear it, forge a status line), and nothing printed may carry a password
+// the user gave. These pure helpers turn bytes and events into safe lines; Output (§ 7) writes them.
+
+const SGR = { reset: '\x1b[0m', bold: '\x1b[1m', dim: '\x1b[2m', green: '\x1b[32m', cyan: '\x1b[36m', red: '\x1b[31m' };
+
+/**
+ * Make peer text safe to show on a terminal: C0 controls other than tab and newline, DEL and C1 become
+ * visible escapes, so a peer cannot set the title, clear the screen, move the cursor or forge a status line.
+ */
+export function neutraliseControls(text: string): string {
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => {
+    const code = c.charCodeAt(0);
+    if (code < 0x20) return '^' + String.fromCharCode(code + 0x40);
+    if (code === 0x7f) return '^?';
+    return '\\x' + code.toString(16);
+  });
+}
+
+/**
+ * Messages that lie in one buffer, in increasing order with gaps between them (the frame headers), as one
+ * buffer with a separator after each: one copy, one write. The whole span is copied once and the gaps are
+ * closed in place, which is far cheaper than a copy call, or a byte loop, per message.
+ */
+export function joinLines(source: Buffer, ranges: readonly number[], separator = 0x0a): Buffer {
+  const first = ranges[0] ?? 0;
+  const last = ranges[ranges.length - 1] ?? 0;
+  const out = Buffer.allocUnsafe(last - first + 1);
+  source.copy(out, 0, first, last);
+  let at = 0;
+  for (let i = 0; i < ranges.length; i += 2) {
+    const start = ranges[i]! - first, end = ranges[i + 1]! - first; // ranges holds [start, end) pairs
+    if (start !== at) out.copyWithin(at, start, end);
+    at += end - start;
+    out[at++] = separator; // lands in the gap before the next message, which has not moved yet
+  }
+  return out.subarray(0, at);
+}
+
+/** Binary messages are never written raw: one line with the size and a hex preview. */
+export function describeBinary(data: Buffer): string {
+  const preview = data.subarray(0, 16).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  return `[binary ${data.length} byte${data.length === 1 ? '' : 's'}${data.length ? ': ' + preview : ''}${data.length > 16 ? ' …' : ''}]`;
+}
+
+/** A payload for humans: text when printable, hex otherwise. */
+export function printable(payload: Buffer): string {
+  const text = payload.toString('utf8');
+  return isUtf8(payload) && !/[\x00-\x1f\x7f-\x9f]/.test(text) ? JSON.stringify(text) : `0x${payload.toString('hex')}`;
+}
+
+/** One -v line per frame: direction, opcode, FIN, RSV bits, length, masking, and control payloads. */
+export function describeFrame(direction: 'sent' | 'received', header: FrameHeader, controlPayload: Buffer | null): string {
+  const name = OPCODE_NAMES[header.opcode] ?? `opcode ${header.opcode}`;
+  const parts = [direction === 'sent' ? '>' : '<', name, `fin=${header.fin ? 1 : 0}`, `rsv=${header.rsv.toString(2).padStart(3, '0')}`, `len=${header.payloadLength}`, header.masked ? 'masked' : 'unmasked'];
+  if (controlPayload !== null && header.opcode === Opcode.CLOSE) {
+    const close = parseClosePayload(controlPayload);
+    parts.push('error' in close ? `(${close.error})` : close.code === null ? 'no status code' : `code=${close.code} reason=${JSON.stringify(close.reason)}`);
+  } else if (controlPayload !== null && controlPayload.length > 0) {
+    parts.push(`payload=${printable(controlPayload)}`);
+  }
+  return parts.join(' ');
+}
+
+// ---- secrets
+
+/** Headers that carry credentials: not sent to another host after a redirect, shown by size under -v. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+const SECRET_HEADERS = new Set([...CREDENTIAL_HEADERS, 'set-cookie']);
+
+export function isCredentialHeader(name: string): boolean {
+  return CREDENTIAL_HEADERS.has(name.toLowerCase());
+}
+
+/** How a secret is shown: its size only. */
+export function redacted(secret: string): string {
+  return `<redacted, ${Buffer.byteLength(secret, 'utf8')} bytes>`;
+}
+
+/** A URL's password (scheme://user:password@host) in any text, redacted. */
+export function redactUrlPasswords(text: string): string {
+  return text.replace(/(\/\/[^\s/:@]*):([^\s/@]*)@/g, (_, user: string, password: string) => `${user}:${redacted(password)}@`);
+}
+
+/** One header line for -v: a credential header's value is replaced by its size. */
+export function redactHeaderLine(line: string): string {
+  const colon = line.indexOf(':');
+  if (colon < 0 || !SECRET_HEADERS.has(line.slice(0, colon).trim().toLowerCase())) return line;
+  return `${line.slice(0, colon)}: ${redacted(line.slice(colon + 1).trim())}`;
+}
+
+/** Shorter strings are not looked for in output: replacing every "ab" would say more than it hides. */
+const MIN_SECRET_LENGTH = 4;
+
+/**
+ * Every secret the options hold, in the forms it may take in output (plain, and base64 as in Basic auth):
+ * status and error lines are scrubbed of them, since a server may echo one back in a refusal or a close reason.
+ */
+export function secretsOf(options: CliOptions): string[] {
+  const secrets: string[] = [];
+  const basic = (auth: string) => {
+    secrets.push(auth.slice(auth.indexOf(':') + 1), Buffer.from(auth, 'utf8').toString('base64'));
+  };
+  if (options.auth !== null) basic(options.auth);
+  if (options.proxy?.auth) basic(options.proxy.auth);
+  if (options.passphrase !== null) secrets.push(options.passphrase);
+  for (const [name, value] of options.headers) {
+    // "Bearer TOKEN": the token alone is a secret too.
+    if (isCredentialHeader(name)) secrets.push(value, value.slice(value.lastIndexOf(' ') + 1));
+  }
+  return secrets.filter((secret) => secret.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+}
+
+// § 6  The connection attempt
+//
+// The I/O shell around one ClientConnection, after python-websockets' asyncio layer: a class whose methods
+// are the socket's and the timers' callbacks. Each feeds the connection, then calls step(), the body of
+// the select loop: write what the connection wants sent, show its events, and act on a change of state.
+// What the attempt shows goes to a Display (Output, § 7); what it needs from its owner (send what waited
+// at OPEN, count messages, pause input) goes to an AttemptHost (ChatClient, § 10; a stub in tests).
+
+/**
+ * After the closing handshake the client half-closes TCP at once (RFC 6455 7.1.1 allows it once both CLOSE
+ * frames are exchanged) and waits this long for the server's FIN before it lets go of the socket.
+ */
+const CLOSE_GRACE_MS = 50;
+/** The socket is read into one buffer of this size, reused for every read. */
+const READ_BUFFER_SIZE = 256 * 1024;
 
 function describeSocketError(error: NodeJS.ErrnoException): string {
   switch (error.code) {
@@ -1786,34 +1707,12 @@ function describeSocketError(error: NodeJS.ErrnoException): string {
   }
 }
 
-function displayAddress(target: Target): string {
-  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-  return `${host}:${target.port}`;
+/** Errno-style codes (ECONNRESET, ...) are the network's; any other code on a TLS socket is TLS's own. */
+function isSystemErrorCode(code: string | undefined): boolean {
+  return code !== undefined && /^E[A-Z0-9]+$/.test(code);
 }
 
-/** What a connection attempt ended with, for the exit status and the reconnect decision. */
-export interface AttemptResult {
-  status: number;
-  /** A 3xx answer to the upgrade request, with where it points. */
-  redirect: { status: number; location: string } | null;
-  /** An abnormal end worth retrying with --reconnect (see attemptOutcome). */
-  retry: boolean;
-  /** How long the connection was OPEN (0 if it never opened). */
-  openMs: number;
-}
-
-/** Failures after which --reconnect tries again: the network or the server may come back. */
-const RETRY_FAILURES: ReadonlySet<FailureKind> = new Set<FailureKind>(['lost', 'unreachable', 'timeout']);
-
-/** How an attempt ended, decided in one place: exit status, retry or not, redirect, time open. */
-export function attemptOutcome(connection: ClientConnection, openedAt: number, now = Date.now()): AttemptResult {
-  const { failure } = connection;
-  const closeCode = connection.closeReceived?.code ?? null;
-  const retry = failure !== null ? RETRY_FAILURES.has(failure.kind) : closeCode !== null && RETRY_CLOSE_CODES.has(closeCode);
-  return { status: exitStatusFor(connection), retry, redirect: connection.redirect, openMs: openedAt ? now - openedAt : 0 };
-}
-
-/** A one-shot timer with a name and one callback: armed again, it restarts; cleared, it never fires. */
+/** A one-shot timer with one callback: armed again, it restarts; cleared, it never fires. */
 export class Timer {
   private handle: NodeJS.Timeout | null = null;
   private readonly callback: () => void;
@@ -1840,208 +1739,98 @@ export class Timer {
   }
 }
 
-/** The process's streams and environment, or stand-ins (tests run the client in-process). */
-export interface ClientIo {
-  stdin: Readable & { isTTY?: boolean };
-  stdout: Writable & { isTTY?: boolean };
-  stderr: Writable & { isTTY?: boolean };
-  env: NodeJS.ProcessEnv;
-  /** Where SIGINT and SIGTERM come from: the process, or a test's stand-in. */
-  signals: SignalSource;
-  /** Rename the process as `ps` shows it (the real process only). */
-  setTitle?: (title: string) => void;
+// ---- tunnels
+
+type TunnelResult = { socket: net.Socket } | { error: string; kind: FailureKind };
+
+/** Open a CONNECT tunnel through an HTTP proxy to the target; resolves with the (paused) socket or an error. */
+function openTunnel(proxy: ProxyAddress, target: Target, timeoutMs: number): Promise<TunnelResult> {
+  return new Promise((resolve) => {
+    const destination = authority(target.host, target.port);
+    const socket = net.connect({ host: proxy.host, port: proxy.port });
+    let head = EMPTY;
+    let settled = false;
+    const settle = (result: TunnelResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.removeAllListeners('data');
+      if ('error' in result) socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => settle({ error: `no answer from proxy ${proxy.display} within ${timeoutMs / 1000} s`, kind: 'timeout' }), timeoutMs);
+    socket.on('connect', () => {
+      const auth = proxy.auth ? `Proxy-Authorization: Basic ${Buffer.from(proxy.auth).toString('base64')}\r\n` : '';
+      socket.write(`CONNECT ${destination} HTTP/1.1\r\nHost: ${destination}\r\n${auth}\r\n`);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (head.length > MAX_RESPONSE_HEAD) settle({ error: `proxy ${proxy.display} sent an over-long response`, kind: 'handshake' });
+        return;
+      }
+      const statusLine = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
+      if (!/^HTTP\/1\.[01] 2\d\d/.test(statusLine)) return settle({ error: `proxy ${proxy.display} refused CONNECT to ${destination}: ${statusLine}`, kind: 'handshake' });
+      socket.pause();
+      const rest = head.subarray(end + 4);
+      if (rest.length > 0) socket.unshift(rest);
+      settle({ socket });
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => settle({ error: `cannot connect to proxy ${proxy.display}: ${describeSocketError(error)}`, kind: 'unreachable' }));
+    socket.on('close', () => settle({ error: `proxy ${proxy.display} closed the connection`, kind: 'lost' }));
+  });
 }
 
-export interface SignalSource {
-  on(signal: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
-  removeListener(signal: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
+// ---- how an attempt ended
+
+/** The exit status a finished connection deserves: 0 only for a normal closure (1000, 1001 or no code). */
+export function exitStatusFor(connection: ClientConnection): number {
+  if (connection.failure !== null || connection.closeReceived === null) return ExitStatus.FAILURE;
+  const { code } = connection.closeReceived;
+  return code === null || code === CloseCode.NORMAL || code === CloseCode.GOING_AWAY ? ExitStatus.OK : ExitStatus.FAILURE;
 }
 
-export function processIo(): ClientIo {
-  const setTitle = (title: string) => {
-    process.title = title;
-  };
-  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, signals: process, setTitle };
+/** What a connection attempt ended with, for the exit status and the reconnect decision. */
+export interface AttemptResult {
+  status: number;
+  /** A 3xx answer to the upgrade request, with where it points. */
+  redirect: { status: number; location: string } | null;
+  /** An abnormal end worth retrying with --reconnect (see attemptOutcome). */
+  retry: boolean;
+  /** How long the connection was OPEN (0 if it never opened). */
+  openMs: number;
 }
 
-/** A batch of messages at least this big is handed to stdout as it is instead of copied (see Output). */
-const COPY_LIMIT = 64 * 1024;
+/** Failures after which --reconnect tries again: the network or the server may come back. */
+const RETRY_FAILURES: ReadonlySet<FailureKind> = new Set<FailureKind>(['lost', 'unreachable', 'timeout']);
+/** Server close codes after which --reconnect tries again: going away, internal error, restart, try later. */
+const RETRY_CLOSE_CODES = new Set([1001, 1011, 1012, 1013]);
 
-/**
- * Everything the user sees: messages on stdout (plain, terminal or JSON lines), the rest on stderr.
- *
- * Messages of one step are gathered and written at once by flush(); a status line first flushes what came
- * before it, so on a terminal the two streams appear in the order things happened.
- *
- * The buffer-lifetime rule, in one place: message bytes are borrowed from the connection, valid until its
- * next receiveData(). A batch under COPY_LIMIT is copied into one write. A bigger one is handed to stdout
- * as it is; if stdout could not write it all at once (writableLength > 0 after the write), it still holds
- * borrowed bytes, so `mustWait` stays true until 'drain' and the shell reads no more from the socket
- * meanwhile. `mustWait` also carries ordinary backpressure (write() returned false). No stream's
- * highWaterMark is assumed.
- */
-export class Output {
-  readonly stdout: ClientIo['stdout'];
-  private readonly stderr: ClientIo['stderr'];
-  readonly tty: boolean;
-  private readonly color: boolean;
-  private readonly stderrColor: boolean;
-  private readonly options: CliOptions;
-  private pending: Buffer[] = [];
-  private pendingSize = 0;
-  private pendingBorrowed = false;
-  /** stdout holds borrowed bytes or is over its high-water mark: read nothing more until it drains. */
-  mustWait = false;
-  private drainWaiters: (() => void)[] = [];
-  /** What ends a message on stdout: a newline, or NUL with -0. */
-  private readonly separator: Buffer;
-  /** Never shown in a status, error or -v line, nor in a JSON event other than a message (see secretsOf). */
-  private readonly secrets: string[];
-  /** The input line at the bottom of the terminal, if any: cleared before each write and drawn again after. */
-  terminalLine: { hide(): void; show(): void } | null = null;
+/** How an attempt ended, decided in one place: exit status, retry or not, redirect, time open. */
+export function attemptOutcome(connection: ClientConnection, openedAt: number, now = Date.now()): AttemptResult {
+  const { failure } = connection;
+  const closeCode = connection.closeReceived?.code ?? null;
+  const retry = failure !== null ? RETRY_FAILURES.has(failure.kind) : closeCode !== null && RETRY_CLOSE_CODES.has(closeCode);
+  return { status: exitStatusFor(connection), retry, redirect: connection.redirect, openMs: openedAt ? now - openedAt : 0 };
+}
 
-  constructor(options: CliOptions, io: ClientIo) {
-    this.separator = Buffer.from([options.separator]);
-    this.secrets = secretsOf(options);
-    this.options = options;
-    this.stdout = io.stdout;
-    this.stderr = io.stderr;
-    this.tty = this.stdout.isTTY === true && !options.json;
-    const noColorEnv = (io.env.NO_COLOR ?? '') !== '';
-    this.color = options.color ?? (this.tty && !noColorEnv);
-    this.stderrColor = options.color ?? (this.stderr.isTTY === true && !noColorEnv);
-    // 'close': the reader went away; whoever waits must go on (the closing handshake still has to be read).
-    this.stdout.on('drain', this.onDrained);
-    this.stdout.on('close', this.onDrained);
-  }
+// ---- the attempt
 
-  private readonly onDrained = (): void => {
-    this.mustWait = false;
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const waiter of waiters) waiter();
-  };
-
-  /** Run `callback` once stdout has drained (at once if it need not be waited for). */
-  whenDrained(callback: () => void): void {
-    if (this.mustWait) this.drainWaiters.push(callback);
-    else callback();
-  }
-
-  status(text: string): void {
-    if (!this.options.quiet) this.stderrLine(SGR.dim, text);
-  }
-
-  error(text: string): void {
-    this.stderrLine(SGR.red, text);
-  }
-
-  /** -v lines: shown even with --quiet. */
-  trace(text: string): void {
-    this.stderrLine(SGR.cyan, text);
-  }
-
-  /** Colour on stdout (the input line's prompt follows it). */
-  get colorful(): boolean {
-    return this.color;
-  }
-
-  /** --timestamps: the local time and a space, dimmed where colour is on; '' without the option. */
-  private timePrefix(color = this.color): string {
-    if (!this.options.timestamps) return '';
-    const now = new Date();
-    const time = [now.getHours(), now.getMinutes(), now.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
-    return color ? `${SGR.dim}${time}${SGR.reset} ` : `${time} `;
-  }
-
-  /**
-   * Every status, error and -v line: secrets redacted, and control characters shown, not obeyed, newlines
-   * included. Peer text reaches these lines (a close reason, a refused upgrade's status line, -v headers):
-   * it must not move the cursor, retitle the terminal or forge a line of its own.
-   */
-  private stderrLine(code: string, text: string): void {
-    this.flush();
-    const line = `wsc: ${neutraliseControls(this.redact(text)).replace(/\n/g, '^J')}`;
-    this.terminalLine?.hide();
-    this.stderr.write(this.timePrefix(this.stderrColor) + (this.stderrColor ? `${code}${line}${SGR.reset}` : line) + '\n');
-    this.terminalLine?.show();
-  }
-
-  redact(text: string): string {
-    let safe = redactUrlPasswords(text);
-    for (const secret of this.secrets) if (safe.includes(secret)) safe = safe.replaceAll(secret, redacted(secret));
-    return safe;
-  }
-
-  private paint(code: string, text: string): string {
-    return this.color ? `${code}${text}${SGR.reset}` : text;
-  }
-
-  private push(chunk: Buffer): void {
-    this.pending.push(chunk);
-    this.pendingSize += chunk.length;
-  }
-
-  /** A received message: exact text and a newline, marked and made safe on a terminal, or JSON. */
-  message(type: 'text' | 'binary', chunks: Buffer[], size: number): void {
-    if (this.options.json) {
-      const data = joinChunks(chunks, size);
-      this.pushJson(type === 'text' ? { type: 'message', text: data.toString('utf8') } : { type: 'binary', base64: data.toString('base64') }, false);
-    } else if (type === 'binary') {
-      const data = joinChunks(chunks, size);
-      const encoding = this.options.binaryEncoding;
-      const line = encoding ? data.toString(encoding) : describeBinary(data);
-      this.push(this.tty ? Buffer.from(this.timePrefix() + this.paint(SGR.cyan, '< ') + line + '\n') : Buffer.concat([Buffer.from(this.timePrefix() + line), this.separator]));
-    } else if (this.tty) {
-      const text = neutraliseControls(joinChunks(chunks, size).toString('utf8')).replace(/\n/g, '\n  ');
-      this.push(Buffer.from(this.timePrefix() + this.paint(SGR.green, '< ') + text + '\n'));
-    } else {
-      if (this.options.timestamps) this.push(Buffer.from(this.timePrefix()));
-      for (const chunk of chunks) this.push(chunk);
-      this.push(this.separator);
-      this.pendingBorrowed = true;
-    }
-  }
-
-  textRun(event: Extract<ProtocolEvent, { type: 'text-run' }>): void {
-    if (!this.tty && !this.options.json && !this.options.timestamps) this.push(joinLines(event.source, event.ranges, this.options.separator));
-    else for (const data of textPayloads(event)) this.message('text', [data], data.length);
-  }
-
-  /** A JSON event about the connection (messages go through message()): scrubbed of secrets. */
-  json(event: Record<string, unknown>): void {
-    if (this.options.json) this.pushJson(event, true);
-  }
-
-  /** One JSON line; `ts` with --timestamps. A message's own text is exact: only connection events are scrubbed. */
-  private pushJson(event: Record<string, unknown>, scrub: boolean): void {
-    const stamped = this.options.timestamps ? { ...event, ts: new Date().toISOString() } : event;
-    const replacer = scrub ? (_: string, value: unknown) => (typeof value === 'string' ? this.redact(value) : value) : undefined;
-    this.push(Buffer.from(JSON.stringify(stamped, replacer) + '\n'));
-  }
-
-  /** Write what was gathered (see the class comment for when `mustWait` is set). */
-  flush(): void {
-    if (this.pending.length === 0) return;
-    const chunks = this.pending, size = this.pendingSize, borrowed = this.pendingBorrowed;
-    this.pending = [];
-    this.pendingSize = 0;
-    this.pendingBorrowed = false;
-    if (this.stdout.destroyed) return;
-    this.terminalLine?.hide();
-    let ok: boolean;
-    if (size < COPY_LIMIT) {
-      ok = this.stdout.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    } else {
-      ok = true;
-      this.stdout.cork();
-      for (const chunk of chunks) ok = this.stdout.write(chunk) && ok;
-      this.stdout.uncork();
-      if (borrowed && this.stdout.writableLength > 0) ok = false;
-    }
-    this.terminalLine?.show();
-    if (!ok) this.mustWait = true;
-  }
+/** What an attempt shows (Output, § 7, is the real one), and stdout's backpressure, which it must respect. */
+export interface Display {
+  status(text: string): void;
+  error(text: string): void;
+  /** -v lines. */
+  trace(text: string): void;
+  /** A --json event about the connection (nothing without --json). */
+  json(event: Record<string, unknown>): void;
+  /** Received messages; their bytes are borrowed (see MessageEvent) until flush() and, if mustWait, until drained. */
+  message(event: MessageEvent): void;
+  flush(): void;
+  /** stdout holds borrowed bytes or is full: the socket must not be read until whenDrained(). */
+  readonly mustWait: boolean;
+  whenDrained(callback: () => void): void;
 }
 
 /** What an attempt needs from its owner (ChatClient; a stub in tests). */
@@ -2059,22 +1848,22 @@ export interface AttemptHost {
   resumeInput(): void;
 }
 
-/** Errno-style codes (ECONNRESET, ...) are the network's; any other code on a TLS socket is TLS's own. */
-function isSystemErrorCode(code: string | undefined): boolean {
-  return code !== undefined && /^E[A-Z0-9]+$/.test(code);
-}
+/** What -P says of the PONG that answers a PING. */
+const PONG_NOTES = {
+  sent: 'PONG sent',
+  later: 'PONG when the socket drains (only the latest PING is answered)',
+  none: 'no PONG (the client is closing)',
+} as const;
 
 /**
  * One connection attempt: a socket, a ClientConnection, and the timers of the shell's half of the state
- * machine. Socket events, timers and the owner's actions all feed the connection, then call step(), the
- * body of the select loop. `run()` resolves with how the attempt ended once the state is CLOSED and the
- * socket is closed.
+ * machine. `run()` resolves with how the attempt ended once the state is CLOSED and the socket is closed.
  */
 export class Attempt {
   readonly connection: ClientConnection;
   private readonly options: CliOptions;
   private readonly target: Target;
-  private readonly output: Output;
+  private readonly display: Display;
   private readonly host: AttemptHost;
   private readonly address: string;
   private socket: net.Socket | null = null;
@@ -2101,12 +1890,12 @@ export class Attempt {
   /** After the closing handshake: how long the server may take to close TCP. */
   private readonly graceTimer = new Timer(() => this.socket?.destroy());
 
-  constructor(options: CliOptions, target: Target, output: Output, host: AttemptHost, headers: [string, string][]) {
+  constructor(options: CliOptions, target: Target, display: Display, host: AttemptHost, headers: readonly (readonly [string, string])[]) {
     this.options = options;
     this.target = target;
-    this.output = output;
+    this.display = display;
     this.host = host;
-    this.address = displayAddress(target);
+    this.address = authority(target.host, target.port);
     this.connection = new ClientConnection({
       host: target.host,
       port: target.port,
@@ -2132,15 +1921,14 @@ export class Attempt {
   }
 
   async run(): Promise<AttemptResult> {
-    const { options, output } = this;
-    if (options.verbose) for (const line of this.connection.request.trimEnd().split('\r\n')) output.trace(`> ${redactHeaderLine(line)}`);
+    const { options, display } = this;
+    if (options.verbose) for (const line of this.connection.request.trimEnd().split('\r\n')) display.trace(`> ${redactHeaderLine(line)}`);
     // node:tls is loaded only for wss://: a ws:// run starts without it.
     if (this.target.secure) this.tls = await import('node:tls');
     let tunnel: TunnelResult | null = null;
     if (options.proxy !== null) {
-      const proxy = parseProxyUrl(options.proxy);
-      if (options.verbose) output.trace(`via proxy ${proxy.display}: CONNECT ${this.address}`);
-      tunnel = await openTunnel(proxy, this.target, options.connectTimeoutMs);
+      if (options.verbose) display.trace(`via proxy ${options.proxy.display}: CONNECT ${this.address}`);
+      tunnel = await openTunnel(options.proxy, this.target, options.connectTimeoutMs);
     }
     return new Promise<AttemptResult>((resolve) => {
       this.resolve = resolve;
@@ -2154,7 +1942,7 @@ export class Attempt {
   }
 
   private connect(tunnel: net.Socket | null): void {
-    if (this.options.insecure) this.output.error('warning: --insecure: the server\'s certificate is not verified');
+    if (this.options.insecure) this.display.error('warning: --insecure: the server\'s certificate is not verified');
     const socket = this.target.secure ? this.connectTls(tunnel) : tunnel ?? this.connectTcp();
     this.socket = socket;
     socket.setNoDelay(true);
@@ -2188,14 +1976,14 @@ export class Attempt {
 
   private connectTls(tunnel: net.Socket | null): net.Socket {
     const { options, target } = this;
-    const tls = this.tls!;
+    const tls = this.tls!; // loaded by run() for every wss:// target
     return tls.connect({
       ...(tunnel ? { socket: tunnel, host: target.host } : { host: target.host, port: target.port }),
       servername: net.isIP(target.host) ? undefined : target.host,
       rejectUnauthorized: !options.insecure,
-      ca: options.caFile ? [...tls.rootCertificates, readFileSync(options.caFile, 'latin1')] : undefined,
-      cert: options.certFile ? readFileSync(options.certFile) : undefined,
-      key: options.keyFile ? readFileSync(options.keyFile) : undefined,
+      ca: options.ca !== null ? [...tls.rootCertificates, options.ca] : undefined,
+      cert: options.cert ?? undefined,
+      key: options.key ?? undefined,
       passphrase: options.passphrase ?? undefined,
     });
   }
@@ -2269,8 +2057,8 @@ export class Attempt {
     if (this.done) return;
     this.writeOutgoing();
     for (const event of this.connection.eventsReceived()) this.show(event);
-    this.output.flush();
-    if (this.output.mustWait) this.pauseReadingForStdout();
+    this.display.flush();
+    if (this.display.mustWait) this.pauseReadingForStdout();
     if (this.connection.state !== this.entered) this.enter(this.connection.state);
     if (this.entered === 'CLOSED' && this.socketClosed) this.finish();
   }
@@ -2323,7 +2111,7 @@ export class Attempt {
     if (this.readingPaused) return;
     this.readingPaused = true;
     this.socket?.pause();
-    this.output.whenDrained(() => {
+    this.display.whenDrained(() => {
       this.readingPaused = false;
       if (!this.done) this.socket?.resume();
     });
@@ -2335,8 +2123,8 @@ export class Attempt {
     this.socket?.destroy();
     if (this.awaitingDrain) this.onSocketDrain();
     const { failure } = this.connection;
-    if (failure) this.output.json({ type: 'error', message: failure.message, ...(failure.closeCode !== null ? { code: failure.closeCode } : {}) });
-    this.output.flush();
+    if (failure) this.display.json({ type: 'error', message: failure.message, ...(failure.closeCode !== null ? { code: failure.closeCode } : {}) });
+    this.display.flush();
     this.resolve(attemptOutcome(this.connection, this.openedAt));
   }
 
@@ -2356,11 +2144,14 @@ export class Attempt {
   // ---- actions: each ends in step()
 
   /** Send text messages in order; returns how many were sent (the rest came after the closing handshake began). */
-  sendLines(lines: Buffer[]): number {
+  sendLines(lines: readonly Buffer[]): number {
     let sent = 0;
     const connection = this.connection;
     const binary = this.options.sendBinary;
-    while (sent < lines.length && (binary ? connection.sendBinary(lines[sent]!) : connection.sendText(lines[sent]!))) sent++;
+    for (const line of lines) {
+      if (!(binary ? connection.sendBinary(line) : connection.sendText(line))) break;
+      sent++;
+    }
     this.step();
     return sent;
   }
@@ -2369,7 +2160,7 @@ export class Attempt {
     const sent = this.connection.sendPing(payload);
     if (sent) {
       this.pingsSent.set(payload.toString('latin1'), performance.now());
-      if (this.options.showHeartbeats) this.output.status(`PING sent (${printable(payload)})`);
+      if (this.options.showHeartbeats) this.display.status(`PING sent (${printable(payload)})`);
     }
     this.step();
     return sent;
@@ -2388,7 +2179,7 @@ export class Attempt {
 
   /** Give up: after an earlier failure the connection reports nothing new, so the reason is said here. */
   abort(kind: FailureKind, message: string): void {
-    if (this.connection.failure !== null) this.output.error(message);
+    if (this.connection.failure !== null) this.display.error(message);
     this.connection.abort(kind, message);
     this.step();
   }
@@ -2396,21 +2187,16 @@ export class Attempt {
   // ---- showing events
 
   private show(event: ProtocolEvent): void {
-    const { output, options } = this;
-    const printsMessages = this.target.role !== 'producer';
+    const { display, options } = this;
     switch (event.type) {
       case 'open':
         return this.showOpen(event.subprotocol);
       case 'text':
       case 'binary':
-        if (!printsMessages || this.host.messagesLeft === 0) return;
-        output.message(event.type, event.chunks, event.size);
-        return this.host.messagesShown(1);
-      case 'text-run':
-        if (printsMessages) this.showTextRun(event);
+        if (this.target.role !== 'producer') this.showMessages(event);
         return;
       case 'ping':
-        if (options.showHeartbeats) output.status(`PING received (${event.payload.length} bytes), PONG sent`);
+        if (options.showHeartbeats) display.status(`PING received (${event.payload.length} bytes), ${PONG_NOTES[event.pong]}`);
         return;
       case 'pong':
         return this.showPong(event.payload);
@@ -2419,26 +2205,26 @@ export class Attempt {
       case 'failure':
         return this.showFailure(event.message, event.closeCode);
       case 'frame':
-        return output.trace(describeFrame(event.direction, event.header, event.controlPayload));
+        return display.trace(describeFrame(event.direction, event.header, event.controlPayload));
     }
   }
 
-  /** A run of messages, cut at what --count still allows. */
-  private showTextRun(event: Extract<ProtocolEvent, { type: 'text-run' }>): void {
-    const left = this.host.messagesLeft;
-    const n = Math.min(left, event.ranges.length / 2);
-    if (n === 0) return;
-    this.output.textRun(n < event.ranges.length / 2 ? { ...event, ranges: event.ranges.slice(0, 2 * n) } : event);
-    if (left !== Infinity) this.host.messagesShown(n);
+  /** Messages, cut at what --count still allows. */
+  private showMessages(event: MessageEvent): void {
+    const count = event.ranges.length / 2;
+    const shown = Math.min(this.host.messagesLeft, count);
+    if (shown === 0) return;
+    this.display.message(shown < count ? { ...event, ranges: event.ranges.slice(0, 2 * shown) } : event);
+    this.host.messagesShown(shown);
   }
 
   private showOpen(subprotocol: string | null): void {
     const url = targetUrl(this.target);
     this.openedAt = Date.now();
     if (this.options.verbose) this.traceResponse();
-    if (subprotocol !== null) this.output.status(`subprotocol: ${subprotocol}`);
-    this.output.status(`connected to ${url}${this.host.interactive ? ' (type a line to send it; Ctrl-D or Ctrl-C to quit)' : ''}`);
-    this.output.json({ type: 'open', url });
+    if (subprotocol !== null) this.display.status(`subprotocol: ${subprotocol}`);
+    this.display.status(`connected to ${url}${this.host.interactive ? ' (type a line to send it; Ctrl-D or Ctrl-C to quit)' : ''}`);
+    this.display.json({ type: 'open', url });
   }
 
   private showPong(payload: Buffer): void {
@@ -2446,50 +2232,794 @@ export class Attempt {
     const sentAt = this.pingsSent.get(key);
     this.pingsSent.delete(key);
     if (!this.options.showHeartbeats) return;
-    this.output.status(`PONG received (${printable(payload)})${sentAt === undefined ? '' : `, round trip ${(performance.now() - sentAt).toFixed(1)} ms`}`);
+    this.display.status(`PONG received (${printable(payload)})${sentAt === undefined ? '' : `, round trip ${(performance.now() - sentAt).toFixed(1)} ms`}`);
   }
 
   private showClose(code: number, reason: string, initiator: 'server' | 'client'): void {
-    this.output.json({ type: 'close', code, reason, by: initiator });
-    if (initiator === 'client') return this.output.status('connection closed');
+    this.display.json({ type: 'close', code, reason, by: initiator });
+    if (initiator === 'client') return this.display.status('connection closed');
     const message = `closed by server: ${code}${reason ? ' ' + reason : ''}`;
-    if (exitStatusFor(this.connection) === ExitStatus.OK) this.output.status(message);
-    else this.output.error(message);
+    if (exitStatusFor(this.connection) === ExitStatus.OK) this.display.status(message);
+    else this.display.error(message);
   }
 
   private showFailure(message: string, closeCode: number | null): void {
     // A response that did not open the connection is traced here (an opened one was traced at OPEN).
     if (this.options.verbose && this.connection.response && this.openedAt === 0) this.traceResponse();
     if (this.connection.redirect && this.options.followRedirects) return; // the client reports the hop
-    this.output.error(closeCode !== null ? `protocol error: ${message} (closing with ${closeCode})` : message);
+    this.display.error(closeCode !== null ? `protocol error: ${message} (closing with ${closeCode})` : message);
   }
 
   private traceResponse(): void {
-    const { connection, output } = this;
-    for (const line of connection.response.split('\r\n')) output.trace(`< ${redactHeaderLine(line)}`);
+    const { connection, display } = this;
+    for (const line of connection.response.split('\r\n')) display.trace(`< ${redactHeaderLine(line)}`);
     const received = /^sec-websocket-accept:\s*(.*)$/im.exec(connection.response)?.[1] ?? '(none)';
-    output.trace(`Sec-WebSocket-Accept: expected ${computeAcceptKey(connection.key)} (SHA-1 of the key + ${WEBSOCKET_GUID}), received ${received}`);
+    display.trace(`Sec-WebSocket-Accept: expected ${computeAcceptKey(connection.key)} (SHA-1 of the key + ${WEBSOCKET_GUID}), received ${received}`);
   }
 }
 
-/** The terminal's side of stdin in raw mode. */
+// § 7  Output
+//
+// Everything the user sees, and the contract it keeps: stdout carries received messages only (exact bytes
+// off a terminal, marked and made safe on one, or JSON lines); everything else is one line on stderr. The
+// process's streams come in a ClientIo, so the tests run the whole client in-process with stand-ins.
+
+/** The process's streams, signals and environment, or stand-ins (tests run the client in-process). */
+export interface ClientIo {
+  stdin: Readable & { isTTY?: boolean };
+  stdout: Writable & { isTTY?: boolean; columns?: number };
+  stderr: Writable & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  /** Where SIGINT, SIGTERM and SIGCONT, and the process's exit, are heard: the process, or a test's stand-in. */
+  signals: SignalSource;
+  /** Stop the process as Ctrl-Z would have (raw mode turns the key into a byte). */
+  suspend?: () => void;
+  /** Rename the process as `ps` shows it (the real process only). */
+  setTitle?: (title: string) => void;
+  /** The name the program was started by, for the usage text (default "wsc"). */
+  program?: string;
+}
+
+export type ProcessEvent = 'SIGINT' | 'SIGTERM' | 'SIGCONT' | 'exit';
+
+export interface SignalSource {
+  on(event: ProcessEvent, listener: () => void): unknown;
+  once(event: ProcessEvent, listener: () => void): unknown;
+  removeListener(event: ProcessEvent, listener: () => void): unknown;
+}
+
+export function processIo(): ClientIo {
+  return {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    signals: process,
+    // The whole process group, as the terminal would: a tsx or npx parent stops too, so the shell sees the job stop.
+    suspend: () => process.kill(0, 'SIGTSTP'),
+    setTitle: (title) => {
+      process.title = title;
+    },
+    // `wsc` installed (dist/wsc.mjs behind a link named wsc), `client.ts` through tsx or Node's type stripping.
+    program: basename(process.argv[1] ?? 'wsc').replace(/\.mjs$/, ''),
+  };
+}
+
+/** A batch of messages at least this big is handed to stdout as it is instead of copied (see Output). */
+const COPY_LIMIT = 64 * 1024;
+
+/**
+ * Everything the user sees: messages on stdout (plain, terminal or JSON lines), the rest on stderr.
+ *
+ * Messages of one step are gathered and written at once by flush(); a status line first flushes what came
+ * before it, so on a terminal the two streams appear in the order things happened.
+ *
+ * The buffer-lifetime rule, in one place: message bytes are borrowed from the connection, valid until its
+ * next receiveData(). A batch under COPY_LIMIT is copied into one write. A bigger one is handed to stdout
+ * as it is; if stdout could not write it all at once (writableLength > 0 after the write), it still holds
+ * borrowed bytes, so `mustWait` stays true until 'drain' and the shell reads no more from the socket
+ * meanwhile. `mustWait` also carries ordinary backpressure (write() returned false). No stream's
+ * highWaterMark is assumed.
+ */
+export class Output implements Display {
+  readonly stdout: ClientIo['stdout'];
+  private readonly stderr: ClientIo['stderr'];
+  readonly tty: boolean;
+  /** Colour on stdout (the input line's prompt follows it), and on stderr. */
+  readonly colorful: boolean;
+  private readonly stderrColor: boolean;
+  private readonly options: CliOptions;
+  private pending: Buffer[] = [];
+  private pendingSize = 0;
+  private pendingBorrowed = false;
+  /** stdout holds borrowed bytes or is over its high-water mark: read nothing more until it drains. */
+  mustWait = false;
+  private drainWaiters: (() => void)[] = [];
+  /** What ends a message on stdout: a newline, or NUL with -0. */
+  private readonly separator: Buffer;
+  /** Never shown in a status, error or -v line, nor in a JSON event other than a message (see secretsOf). */
+  private readonly secrets: string[];
+  /** The input line at the bottom of the terminal, if any: cleared before each write and drawn again after. */
+  private inputLine: { hide(): void; show(): void } | null = null;
+
+  constructor(options: CliOptions, io: ClientIo) {
+    this.separator = Buffer.from([options.separator]);
+    this.secrets = secretsOf(options);
+    this.options = options;
+    this.stdout = io.stdout;
+    this.stderr = io.stderr;
+    this.tty = this.stdout.isTTY === true && !options.json;
+    const noColorEnv = (io.env.NO_COLOR ?? '') !== '';
+    this.colorful = options.color ?? (this.tty && !noColorEnv);
+    this.stderrColor = options.color ?? (this.stderr.isTTY === true && !noColorEnv);
+    // 'close': the reader went away; whoever waits must go on (the closing handshake still has to be read).
+    this.stdout.on('drain', this.onDrained);
+    this.stdout.on('close', this.onDrained);
+  }
+
+  /** Everything printed goes above this line from now on (null: there is none). */
+  setInputLine(line: { hide(): void; show(): void } | null): void {
+    this.inputLine = line;
+  }
+
+  private readonly onDrained = (): void => {
+    this.mustWait = false;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const waiter of waiters) waiter();
+  };
+
+  /** Run `callback` once stdout has drained (at once if it need not be waited for). */
+  whenDrained(callback: () => void): void {
+    if (this.mustWait) this.drainWaiters.push(callback);
+    else callback();
+  }
+
+  status(text: string): void {
+    if (!this.options.quiet) this.stderrLine(SGR.dim, text);
+  }
+
+  error(text: string): void {
+    this.stderrLine(SGR.red, text);
+  }
+
+  /** -v lines: shown even with --quiet. */
+  trace(text: string): void {
+    this.stderrLine(SGR.cyan, text);
+  }
+
+  /** --timestamps: the local time and a space, dimmed where colour is on; '' without the option. */
+  private timePrefix(color = this.colorful): string {
+    if (!this.options.timestamps) return '';
+    const now = new Date();
+    const time = [now.getHours(), now.getMinutes(), now.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+    return color ? `${SGR.dim}${time}${SGR.reset} ` : `${time} `;
+  }
+
+  /**
+   * Every status, error and -v line: secrets redacted, and control characters shown, not obeyed, newlines
+   * included. Peer text reaches these lines (a close reason, a refused upgrade's status line, -v headers):
+   * it must not move the cursor, retitle the terminal or forge a line of its own.
+   */
+  private stderrLine(code: string, text: string): void {
+    this.flush();
+    const line = `wsc: ${neutraliseControls(this.redact(text)).replace(/\n/g, '^J')}`;
+    this.inputLine?.hide();
+    this.stderr.write(this.timePrefix(this.stderrColor) + (this.stderrColor ? `${code}${line}${SGR.reset}` : line) + '\n');
+    this.inputLine?.show();
+  }
+
+  redact(text: string): string {
+    let safe = redactUrlPasswords(text);
+    for (const secret of this.secrets) if (safe.includes(secret)) safe = safe.replaceAll(secret, redacted(secret));
+    return safe;
+  }
+
+  private paint(code: string, text: string): string {
+    return this.colorful ? `${code}${text}${SGR.reset}` : text;
+  }
+
+  private push(chunk: Buffer): void {
+    this.pending.push(chunk);
+    this.pendingSize += chunk.length;
+  }
+
+  /** Received messages: exact text and a separator each, marked and made safe on a terminal, or JSON. */
+  message(event: MessageEvent): void {
+    const { bytes, ranges } = event;
+    const size = (ranges[1] ?? 0) - (ranges[0] ?? 0);
+    if (event.type === 'text' && !this.tty && !this.options.json && !this.options.timestamps) {
+      // Plain text, the flood's path: the messages of an event are joined by one copy.
+      if (ranges.length > 2 || size < COPY_LIMIT) return this.push(joinLines(bytes, ranges, this.options.separator));
+      this.push(bytes.subarray(ranges[0], ranges[1]));
+      this.push(this.separator);
+      this.pendingBorrowed = true;
+      return;
+    }
+    for (const data of messagesOf(event)) this.oneMessage(event.type, data);
+  }
+
+  /** One message on a terminal, as JSON, with a time, or binary (never raw). */
+  private oneMessage(type: MessageEvent['type'], data: Buffer): void {
+    if (this.options.json) {
+      this.pushJson(type === 'text' ? { type: 'message', text: data.toString('utf8') } : { type: 'binary', base64: data.toString('base64') }, false);
+    } else if (type === 'binary') {
+      const line = this.options.binaryEncoding ? data.toString(this.options.binaryEncoding) : describeBinary(data);
+      this.push(this.tty ? Buffer.from(this.timePrefix() + this.paint(SGR.cyan, '< ') + line + '\n') : Buffer.concat([Buffer.from(this.timePrefix() + line), this.separator]));
+    } else if (this.tty) {
+      const text = neutraliseControls(data.toString('utf8')).replace(/\n/g, '\n  ');
+      this.push(Buffer.from(this.timePrefix() + this.paint(SGR.green, '< ') + text + '\n'));
+    } else {
+      // --timestamps off a terminal: the time, then the exact text.
+      this.push(Buffer.from(this.timePrefix()));
+      this.push(data);
+      this.push(this.separator);
+      this.pendingBorrowed = true;
+    }
+  }
+
+  /** A JSON event about the connection (messages go through message()): scrubbed of secrets. */
+  json(event: Record<string, unknown>): void {
+    if (this.options.json) this.pushJson(event, true);
+  }
+
+  /** One JSON line; `ts` with --timestamps. A message's own text is exact: only connection events are scrubbed. */
+  private pushJson(event: Record<string, unknown>, scrub: boolean): void {
+    const stamped = this.options.timestamps ? { ...event, ts: new Date().toISOString() } : event;
+    const replacer = scrub ? (_: string, value: unknown) => (typeof value === 'string' ? this.redact(value) : value) : undefined;
+    this.push(Buffer.from(JSON.stringify(stamped, replacer) + '\n'));
+  }
+
+  /** Write what was gathered (see the class comment for when `mustWait` is set). */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const chunks = this.pending, size = this.pendingSize, borrowed = this.pendingBorrowed;
+    this.pending = [];
+    this.pendingSize = 0;
+    this.pendingBorrowed = false;
+    if (this.stdout.destroyed) return;
+    this.inputLine?.hide();
+    let ok: boolean;
+    if (size < COPY_LIMIT) {
+      ok = this.stdout.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)); // pending is not empty
+    } else {
+      ok = true;
+      this.stdout.cork();
+      for (const chunk of chunks) ok = this.stdout.write(chunk) && ok;
+      this.stdout.uncork();
+      if (borrowed && this.stdout.writableLength > 0) ok = false;
+    }
+    this.inputLine?.show();
+    if (!ok) this.mustWait = true;
+  }
+}
+
+// § 8  Input
+//
+// What the user sends: stdin split into lines (or NUL-separated messages with -0), made valid UTF-8, and
+// handed to the client; or, on a terminal, the lines the input line's editor produces (§ 9). Nothing
+// accepted is dropped silently: lines wait in one queue while no connection is open (before OPEN, between
+// reconnects), a full queue pauses stdin instead of growing, and lines that could not be sent are counted.
+
+/** Bytes of input queued before OPEN past which stdin is paused until the connection opens. */
+const QUEUE_HIGH_WATER = 4 * 1024 * 1024;
+/** Lines queued while no connection is open past which stdin is paused too (many short lines, little memory each). */
+const MAX_WAITING_LINES = 100_000;
+
+/** What LineInput needs from its owner (ChatClient). */
+export interface InputHost {
+  /**
+   * Lines to send now: returns how many of them could not be sent (the closing handshake had begun), or
+   * null when no connection is open (they wait in the queue, in order).
+   */
+  take(lines: readonly Buffer[]): number | null;
+  /** End of input: stdin's EOF when lines are read, or Ctrl-D on a terminal. */
+  inputEnded(): void;
+}
+
+type InputPause = 'socket' | 'queue';
+
+/**
+ * stdin as lines: split at the separator (CR LF too), made valid UTF-8 (unless --binary), and handed to the
+ * host, or held in the one queue while no connection is open. Owns the count of lines not sent.
+ */
+export class LineInput {
+  private readonly stdin: ClientIo['stdin'];
+  private readonly output: Output;
+  private readonly host: InputHost;
+  /** The role sends what is read (producer, both); a consumer only listens for Ctrl-D on a terminal. */
+  private readonly readsLines: boolean;
+  /** What ends a message: newline, or NUL with -0. */
+  private readonly separator: number;
+  /** --binary: messages are bytes, sent exactly (no CR stripping, no UTF-8 repair). */
+  private readonly binary: boolean;
+  /** -x: messages sent first when the connection opens, before any line read. */
+  private execute: Buffer[];
+  private queue: Buffer[] = [];
+  private queueBytes = 0;
+  /** The line being read: the pieces of it that arrived so far, joined once its end comes. */
+  private partial: Buffer[] = [];
+  /** stdin is read, by this class or by the terminal line. */
+  private reading = false;
+  private ended = false;
+  private readonly pausedFor = new Set<InputPause>();
+  private warnedInvalid = false;
+  private warnedConsumer = false;
+  /** Lines accepted but never sent: after the closing handshake began, or left in the queue at the end. */
+  private notSent = 0;
+
+  constructor(io: ClientIo, output: Output, options: CliOptions, host: InputHost) {
+    this.stdin = io.stdin;
+    this.output = output;
+    this.host = host;
+    this.readsLines = options.target.role !== 'consumer';
+    this.separator = options.separator;
+    this.binary = options.sendBinary;
+    this.execute = options.execute.map((message) => Buffer.from(message, 'utf8'));
+  }
+
+  /** stdin has ended, or is a terminal (never ends by itself), or is not read at all (a consumer). */
+  get finished(): boolean {
+    return this.ended || this.isTTY || !this.readsLines;
+  }
+
+  get isTTY(): boolean {
+    return this.stdin.isTTY === true;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Lines accepted that were not sent, so far (stop() adds what is still queued). */
+  get unsent(): number {
+    return this.notSent;
+  }
+
+  /**
+   * Start reading: stdin here, or, when `typed`, the terminal line reads it (raw mode) and hands its
+   * lines to typed() and its Ctrl-D to end().
+   */
+  start(typed: boolean): void {
+    if (!this.readsLines && !this.isTTY) return;
+    this.reading = true;
+    if (typed) return;
+    this.stdin.on('data', this.onData);
+    this.stdin.on('end', this.onEnd);
+  }
+
+  /** Stop reading, and say how many lines were not sent. */
+  stop(): void {
+    this.notSent += this.execute.length + this.queue.length;
+    this.execute = [];
+    this.queue = [];
+    if (this.notSent > 0) this.output.error(`${this.notSent} input line${this.notSent === 1 ? ' was' : 's were'} not sent`);
+    if (!this.reading) return;
+    this.reading = false;
+    this.stdin.removeListener('data', this.onData);
+    this.stdin.removeListener('end', this.onEnd);
+    this.stdin.destroy();
+  }
+
+  /** Lines typed on the input line (already valid UTF-8). */
+  typed(lines: readonly string[]): void {
+    if (lines.length > 0) this.accept(lines.map((line) => Buffer.from(line, 'utf8')));
+  }
+
+  /** Ctrl-D on the input line. */
+  end(): void {
+    this.ended = true;
+    this.host.inputEnded();
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (!this.readsLines) {
+      if (!this.warnedConsumer) this.output.status('consumer: typed input is not sent (use the producer or both role)');
+      this.warnedConsumer = true;
+      return;
+    }
+    const lines: Buffer[] = [];
+    let start = 0;
+    for (let end = chunk.indexOf(this.separator); end !== -1; end = chunk.indexOf(this.separator, start)) {
+      const piece = chunk.subarray(start, end);
+      lines.push(this.normalise(this.partial.length === 0 ? piece : this.joinPartial(piece)));
+      start = end + 1;
+    }
+    // Kept as pieces, joined once at the line's end: a 60 MB line is not copied again with every chunk.
+    if (start < chunk.length) this.partial.push(chunk.subarray(start));
+    if (lines.length > 0) this.accept(lines);
+  };
+
+  private joinPartial(last: Buffer): Buffer {
+    const line = Buffer.concat([...this.partial, last]);
+    this.partial = [];
+    return line;
+  }
+
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    // EOF of a pipe or /dev/null is no request to a consumer; Ctrl-D on a terminal is.
+    if (this.readsLines || this.isTTY) this.host.inputEnded();
+  };
+
+  /** On quit: a last line without a newline is still a line. */
+  finishPartialLine(): void {
+    if (this.partial.length > 0) this.accept([this.normalise(this.joinPartial(EMPTY))]);
+  }
+
+  private normalise(line: Buffer): Buffer {
+    if (this.binary) return line;
+    if (this.separator === 0x0a && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
+    if (isUtf8(line)) return line;
+    // A TEXT frame must be valid UTF-8: send the line with U+FFFD replacements rather than lose it.
+    if (!this.warnedInvalid) this.output.error('warning: input is not valid UTF-8; invalid bytes are sent as U+FFFD');
+    this.warnedInvalid = true;
+    return Buffer.from(line.toString('utf8'), 'utf8');
+  }
+
+  private accept(lines: Buffer[]): void {
+    if (this.queue.length === 0) {
+      const lost = this.host.take(lines);
+      if (lost !== null) {
+        this.notSent += lost;
+        return;
+      }
+    }
+    for (const line of lines) {
+      this.queue.push(Buffer.from(line)); // its own copy: a view would keep the whole stdin chunk alive
+      this.queueBytes += line.length;
+    }
+    // Nothing accepted is dropped: a full queue stops the reading instead (a pipe's writer then waits).
+    if (this.queueBytes > QUEUE_HIGH_WATER || this.queue.length >= MAX_WAITING_LINES) this.pause('queue');
+  }
+
+  /** A connection is open: the -x messages, then the queued lines go to the host, in order, and reading goes on. */
+  flush(): void {
+    const lines = this.execute.concat(this.queue);
+    this.execute = [];
+    this.queue = [];
+    this.queueBytes = 0;
+    this.resume('queue');
+    if (lines.length > 0) this.accept(lines);
+  }
+
+  pause(reason: InputPause): void {
+    if (!this.reading || !this.readsLines || this.ended) return;
+    this.pausedFor.add(reason);
+    this.stdin.pause();
+  }
+
+  resume(reason: InputPause): void {
+    this.pausedFor.delete(reason);
+    if (this.pausedFor.size === 0 && this.reading && this.readsLines && !this.ended && !this.stdin.destroyed) this.stdin.resume();
+  }
+}
+
+// § 9  The terminal
+//
+// When a person types, stdin is a terminal. In raw mode the client gets every key as bytes and keeps its
+// own input line at the bottom of the screen, so that arriving messages are printed above a half-typed
+// line instead of through it. KeyReader turns the bytes into keys (the one decoder, shared with the
+// password prompt), LineEditor turns keys into lines without any I/O, and TerminalLine does the drawing,
+// raw mode, Ctrl-Z and putting the terminal back.
+
+/** The terminal's side of stdin, in raw mode. */
 type RawTerminalInput = ClientIo['stdin'] & { setRawMode(raw: boolean): unknown };
-type TerminalOutput = ClientIo['stdout'] & { columns?: number };
+
+/** stdin, when both it and stdout are terminals that raw mode can be set on; null otherwise. */
+function rawTerminal(io: ClientIo): RawTerminalInput | null {
+  const stdin = io.stdin as Partial<RawTerminalInput> & ClientIo['stdin'];
+  return io.stdin.isTTY === true && io.stdout.isTTY === true && typeof stdin.setRawMode === 'function' ? (stdin as RawTerminalInput) : null;
+}
+
+/** Keys by the byte a terminal in raw mode sends for them. */
+const CONTROL_KEYS: Record<string, string> = {
+  '\r': 'enter', '\n': 'enter', '\x7f': 'backspace', '\x08': 'backspace', '\x01': 'home', '\x05': 'end',
+  '\x02': 'left', '\x06': 'right', '\x10': 'up', '\x0e': 'down', '\x04': 'delete-or-eof', '\x03': 'interrupt',
+  '\x15': 'kill-start', '\x0b': 'kill-end', '\x17': 'kill-word-back', '\x19': 'yank', '\x1a': 'suspend', '\x0c': 'clear-screen',
+};
+/** CSI and SS3 sequences by their final byte (and parameters: ;5 is Ctrl, ;3 Alt). */
+const CURSOR_KEYS: Record<string, string> = { A: 'up', B: 'down', C: 'right', D: 'left', H: 'home', F: 'end' };
+const TILDE_KEYS: Record<string, string> = { '1': 'home', '7': 'home', '4': 'end', '8': 'end', '3': 'delete', '200': 'paste-start', '201': 'paste-end' };
+/** Alt (ESC) + a key: word-wise moves and kills, as in readline. */
+const ALT_KEYS: Record<string, string> = { b: 'word-left', f: 'word-right', d: 'kill-word-forward', '\x7f': 'kill-word-back', '\x08': 'kill-word-back' };
+
+/** A key as KeyReader decodes it: text to insert (a run of printable characters), or a named key. */
+export type KeyPress = { type: 'text'; text: string } | { type: 'key'; name: string };
+
+/**
+ * Raw-mode input (decoded UTF-8) as keys: printable runs, control keys, and escape sequences (cursor keys,
+ * Alt combinations, bracketed paste markers), which may be cut anywhere by the end of a chunk. An unknown
+ * sequence is the key 'none', never text. Inside a bracketed paste only text and Enter come out: a pasted
+ * Ctrl-C or Ctrl-D is no key.
+ */
+export class KeyReader {
+  /** The start of an escape sequence that the end of a chunk cut off. */
+  private pending = '';
+  private pasting = false;
+
+  read(input: string): KeyPress[] {
+    const keys: KeyPress[] = [];
+    const data = this.pending + input;
+    this.pending = '';
+    let run = '';
+    const endRun = () => {
+      if (run !== '') keys.push({ type: 'text', text: run });
+      run = '';
+    };
+    for (let i = 0; i < data.length; ) {
+      const char = data.charAt(i);
+      const code = char.charCodeAt(0);
+      if ((code >= 0x20 && (code < 0x7f || code > 0x9f)) || char === '\t') {
+        run += char;
+        i++;
+        continue;
+      }
+      endRun();
+      let name: string;
+      if (char !== '\x1b') {
+        i += char === '\r' && data[i + 1] === '\n' ? 2 : 1;
+        name = CONTROL_KEYS[char] ?? 'none';
+      } else {
+        const sequence = this.escapeSequence(data, i);
+        if (sequence === null) {
+          this.pending = data.slice(i);
+          break;
+        }
+        i += sequence.length;
+        name = sequence.key;
+      }
+      if (name === 'paste-start' || name === 'paste-end') this.pasting = name === 'paste-start';
+      else if (!this.pasting || name === 'enter') keys.push({ type: 'key', name });
+    }
+    endRun();
+    return keys;
+  }
+
+  /** The escape sequence at `at`, or null if the chunk ended inside it. */
+  private escapeSequence(data: string, at: number): { length: number; key: string } | null {
+    const next = data[at + 1];
+    // A lone ESC at the end of a chunk is the Escape key (terminals send a sequence in one write),
+    // unless a paste is under way, whose end marker may be split.
+    if (next === undefined) return this.pasting ? null : { length: 1, key: 'none' };
+    if (next === '[') {
+      const match = /^\x1b\[([0-9;?]*)([\x40-\x7e])?/.exec(data.slice(at, at + 32));
+      const [all = '', params = '', final] = match ?? [];
+      if (final === undefined) return all.length > 0 && all.length < 32 && at + all.length >= data.length ? null : { length: 2, key: 'none' };
+      const modified = /;[35]$/.test(params);
+      let key = final === '~' ? TILDE_KEYS[params] : CURSOR_KEYS[final];
+      if (modified && (key === 'left' || key === 'right')) key = key === 'left' ? 'word-left' : 'word-right';
+      return { length: all.length, key: key ?? 'none' };
+    }
+    if (next === 'O') {
+      const final = data[at + 2];
+      if (final === undefined) return null;
+      return { length: 3, key: CURSOR_KEYS[final] ?? 'none' };
+    }
+    return { length: 2, key: ALT_KEYS[next] ?? 'none' };
+  }
+}
+
+// ---- graphemes and widths
+
+/** Made on first use: only the line editor needs it, and ICU's break data costs start-up time. */
+let graphemeSegmenter: Intl.Segmenter | null = null;
+
+/** Intl.Segmenter slows down sharply on long strings (51 s for 64 Ki UTF-16 units on Node 20): cut them. */
+const SEGMENT_SPAN = 2048;
+
+/** User-perceived characters: an emoji with its modifiers, or a letter with its accents, is one. */
+export function splitGraphemes(text: string): string[] {
+  const graphemes: string[] = [];
+  graphemeSegmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  let carried = '';
+  for (let at = 0; at < text.length; at += SEGMENT_SPAN) {
+    for (const piece of graphemeSegmenter.segment(carried + text.slice(at, at + SEGMENT_SPAN))) graphemes.push(piece.segment);
+    // The last one may go on in the next span (or be half a surrogate pair): segment it again with it.
+    carried = at + SEGMENT_SPAN < text.length ? graphemes.pop() ?? '' : '';
+  }
+  return graphemes;
+}
+
+/** East Asian Wide and Fullwidth code points (Unicode's EastAsianWidth W and F, in short). */
+const WIDE_RANGES: [number, number][] = [
+  [0x1100, 0x115f], [0x231a, 0x231b], [0x2329, 0x232a], [0x2e80, 0x303e], [0x3041, 0x33ff], [0x3400, 0x4dbf],
+  [0x4e00, 0x9fff], [0xa000, 0xa4cf], [0xa960, 0xa97f], [0xac00, 0xd7a3], [0xf900, 0xfaff], [0xfe10, 0xfe19],
+  [0xfe30, 0xfe6f], [0xff00, 0xff60], [0xffe0, 0xffe6], [0x1f300, 0x1f64f], [0x1f900, 0x1f9ff], [0x20000, 0x3fffd],
+];
+
+/** Terminal columns a grapheme takes: 2 for wide ones (CJK, fullwidth, emoji), 0 for a lone combining mark, else 1. */
+export function graphemeWidth(grapheme: string): number {
+  const code = grapheme.codePointAt(0) ?? 0;
+  if (code < 0x300) return 1; // the common case, first
+  if (/\p{Emoji_Presentation}|\uFE0F/u.test(grapheme)) return 2;
+  for (const [from, to] of WIDE_RANGES) if (code >= from && code <= to) return 2;
+  return /^[\p{Mn}\p{Me}\u200b-\u200f]/u.test(grapheme) ? 0 : 1;
+}
+
+function graphemeWidthOf(graphemes: string[]): number {
+  return graphemes.reduce((sum, grapheme) => sum + graphemeWidth(grapheme), 0);
+}
+
+const isSpace = (grapheme: string | undefined) => grapheme !== undefined && /^\s$/u.test(grapheme);
+
+// ---- the editor
+
+/** What a key (or a pasted block) asks of the client. */
+export type EditorAction = { type: 'line'; text: string } | { type: 'eof' } | { type: 'interrupt' } | { type: 'suspend' } | { type: 'clear-screen' };
+
+const HISTORY_LIMIT = 1000;
+
+/**
+ * The input line on a terminal, without I/O: keys in (feed), lines and requests out (EditorAction), and
+ * what the line looks like in a window of a given width (render). The line is kept as graphemes, so the
+ * cursor moves over an emoji or an accented letter as one character and wide ones take two columns. A line
+ * wider than the window scrolls sideways. Pasted text is inserted as it is, and each pasted newline ends a line.
+ */
+export class LineEditor {
+  private readonly keys = new KeyReader();
+  private line: string[] = [];
+  private cursor = 0;
+  /** The first grapheme shown: a long line scrolls sideways to keep the cursor in view. */
+  private scroll = 0;
+  private readonly history: string[];
+  /** Where Up/Down are in the history; history.length is the line being written. */
+  private historyAt: number;
+  /** The line being written, kept while Up/Down show older ones. */
+  private draft: string[] = [];
+  /** What Ctrl-U/K/W or Alt-D last removed: Ctrl-Y puts it back. */
+  private killed: string[] = [];
+  readonly prompt: string;
+  readonly promptWidth: number;
+
+  constructor(history: string[] = [], prompt = '> ') {
+    this.history = history.slice(-HISTORY_LIMIT);
+    this.historyAt = this.history.length;
+    this.prompt = prompt;
+    this.promptWidth = graphemeWidthOf(splitGraphemes(prompt));
+  }
+
+  get text(): string {
+    return this.line.join('');
+  }
+
+  /** Keys as the terminal sent them (decoded UTF-8); returns what they ask for, in order. */
+  feed(input: string): EditorAction[] {
+    const actions: EditorAction[] = [];
+    for (const key of this.keys.read(input)) {
+      if (key.type === 'text') this.insert(key.text);
+      else this.key(key.name, actions);
+    }
+    return actions;
+  }
+
+  private key(key: string, actions: EditorAction[]): void {
+    const line = this.line;
+    switch (key) {
+      case 'enter': return this.enter(actions);
+      case 'interrupt':
+      case 'suspend':
+      case 'clear-screen':
+        actions.push({ type: key });
+        return;
+      case 'delete-or-eof':
+        if (line.length === 0) actions.push({ type: 'eof' });
+        else line.splice(this.cursor, 1);
+        return;
+      case 'delete': line.splice(this.cursor, 1); return;
+      case 'backspace': if (this.cursor > 0) line.splice(--this.cursor, 1); return;
+      case 'left': this.cursor = Math.max(0, this.cursor - 1); return;
+      case 'right': this.cursor = Math.min(line.length, this.cursor + 1); return;
+      case 'home': this.cursor = 0; return;
+      case 'end': this.cursor = line.length; return;
+      case 'word-left': this.cursor = this.wordStart(); return;
+      case 'word-right': this.cursor = this.wordEnd(); return;
+      case 'kill-start': this.kill(0, this.cursor); return;
+      case 'kill-end': this.kill(this.cursor, line.length); return;
+      case 'kill-word-back': this.kill(this.wordStart(), this.cursor); return;
+      case 'kill-word-forward': this.kill(this.cursor, this.wordEnd()); return;
+      case 'yank': this.insert(this.killed.join('')); return;
+      case 'up': case 'down': this.browseHistory(key === 'up' ? -1 : 1); return;
+    }
+  }
+
+  private enter(actions: EditorAction[]): void {
+    const text = this.text;
+    if (text !== '' && text !== this.history.at(-1)) this.history.push(text);
+    if (this.history.length > HISTORY_LIMIT) this.history.shift();
+    this.historyAt = this.history.length;
+    this.line = [];
+    this.cursor = this.scroll = 0;
+    actions.push({ type: 'line', text });
+  }
+
+  private insert(text: string): void {
+    // Segment with the grapheme before the cursor: a combining mark or an emoji modifier joins it.
+    const before = this.line[this.cursor - 1] ?? '';
+    const pieces = splitGraphemes(before + text);
+    const start = this.cursor - (before ? 1 : 0);
+    // concat, not splice(...pieces): a pasted chunk may be more graphemes than a call takes arguments.
+    this.line = this.line.slice(0, start).concat(pieces, this.line.slice(this.cursor));
+    this.cursor = start + pieces.length;
+  }
+
+  private kill(from: number, to: number): void {
+    if (to <= from) return;
+    this.killed = this.line.splice(from, to - from);
+    this.cursor = from;
+  }
+
+  /** Words are separated by white space (as Ctrl-W in a shell). */
+  private wordStart(): number {
+    let at = this.cursor;
+    while (at > 0 && isSpace(this.line[at - 1])) at--;
+    while (at > 0 && !isSpace(this.line[at - 1])) at--;
+    return at;
+  }
+
+  private wordEnd(): number {
+    let at = this.cursor;
+    while (at < this.line.length && isSpace(this.line[at])) at++;
+    while (at < this.line.length && !isSpace(this.line[at])) at++;
+    return at;
+  }
+
+  private browseHistory(step: -1 | 1): void {
+    const to = this.historyAt + step;
+    if (to < 0 || to > this.history.length) return;
+    if (this.historyAt === this.history.length) this.draft = this.line;
+    this.historyAt = to;
+    const entry = this.history[to]; // none at history.length: the draft
+    this.line = entry === undefined ? this.draft : splitGraphemes(entry);
+    this.cursor = this.line.length;
+  }
+
+  /**
+   * The visible part of the line for a window `columns` wide (the prompt not included: it is `this.prompt`),
+   * and the cursor's column after the prompt. The last column stays free, so the terminal never wraps.
+   */
+  render(columns: number): { visible: string; cursorColumn: number } {
+    const room = Math.max(1, columns - this.promptWidth - 1);
+    const { line, cursor } = this;
+    // Each index below is within 0..line.length-1 by its loop's own bounds; width() reads one grapheme.
+    const width = (i: number) => graphemeWidth(line[i]!);
+    // Each step looks at one window's worth of graphemes, however long the line (a pasted megabyte).
+    if (cursor < this.scroll) this.scroll = cursor;
+    let used = 0, first = cursor;
+    while (first > this.scroll && used + width(first - 1) <= room) used += width(--first);
+    this.scroll = first; // the cursor is in view
+    let rest = 0;
+    for (let i = this.scroll; i < line.length && rest < room; i++) rest += width(i);
+    // A shorter line (or a jump back) leaves room at the right: scroll back to use it.
+    while (this.scroll > 0 && rest + width(this.scroll - 1) < room) rest += width(--this.scroll);
+    let end = this.scroll, shown = 0, cursorColumn = 0;
+    for (; end < line.length && shown + width(end) <= room; end++) {
+      if (end === cursor) cursorColumn = shown;
+      shown += width(end);
+    }
+    if (cursor >= end) cursorColumn = shown;
+    return { visible: line.slice(this.scroll, end).join('').replace(/\t/g, ' '), cursorColumn };
+  }
+}
+
+// ---- the input line on the screen
 
 const BRACKETED_PASTE_ON = '\x1b[?2004h';
 const BRACKETED_PASTE_OFF = '\x1b[?2004l';
 /** Back to column 0 and clear the row: where the input line was. */
 const CLEAR_ROW = '\r\x1b[K';
+const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 
 /**
  * The input line at the bottom of the terminal (producer and both, when stdin and stdout are terminals):
  * raw-mode keys go through a LineEditor; anything else printed goes above it, because Output calls hide()
  * before and show() after every write. The terminal is put back (cooked mode, no bracketed paste, the
- * row cleared) by stop(), on every way out, and at process exit as a last resort.
+ * row cleared) by stop(), on every way out, and at process exit as a last resort. Its process hooks (exit,
+ * SIGCONT, suspending) come through ClientIo, so a test can drive it with a stand-in terminal.
  */
 export class TerminalLine {
   private readonly stdin: RawTerminalInput;
-  private readonly out: TerminalOutput;
+  private readonly io: ClientIo;
   private readonly editor: LineEditor;
   private readonly decoder = new StringDecoder('utf8');
   private readonly prompt: string;
@@ -2499,9 +3029,9 @@ export class TerminalLine {
   /** Output is writing: the row is cleared and will be drawn again by show(). */
   private hidden = false;
 
-  constructor(stdin: RawTerminalInput, out: TerminalOutput, options: { color: boolean; historyFile: string | null }, onActions: (actions: EditorAction[]) => void) {
+  constructor(stdin: RawTerminalInput, io: ClientIo, options: { color: boolean; historyFile: string | null }, onActions: (actions: EditorAction[]) => void) {
     this.stdin = stdin;
-    this.out = out;
+    this.io = io;
     this.historyFile = options.historyFile;
     this.editor = new LineEditor(this.loadHistory());
     this.prompt = options.color ? `${SGR.bold}${this.editor.prompt}${SGR.reset}` : this.editor.prompt;
@@ -2512,8 +3042,8 @@ export class TerminalLine {
     this.active = true;
     this.enterRaw();
     this.stdin.on('data', this.onData);
-    this.out.on('resize', this.draw);
-    process.once('exit', this.restore);
+    this.io.stdout.on('resize', this.draw);
+    this.io.signals.once('exit', this.restore);
     this.draw();
   }
 
@@ -2521,8 +3051,9 @@ export class TerminalLine {
     if (!this.active) return;
     this.active = false;
     this.stdin.removeListener('data', this.onData);
-    this.out.removeListener('resize', this.draw);
-    process.removeListener('exit', this.restore);
+    this.io.stdout.removeListener('resize', this.draw);
+    this.io.signals.removeListener('exit', this.restore);
+    this.io.signals.removeListener('SIGCONT', this.onContinue);
     this.restore();
   }
 
@@ -2530,7 +3061,7 @@ export class TerminalLine {
   hide(): void {
     if (!this.active || this.hidden) return;
     this.hidden = true;
-    this.out.write(CLEAR_ROW);
+    this.io.stdout.write(CLEAR_ROW);
   }
 
   show(): void {
@@ -2541,19 +3072,19 @@ export class TerminalLine {
 
   private enterRaw(): void {
     this.stdin.setRawMode(true);
-    this.out.write(BRACKETED_PASTE_ON);
+    this.io.stdout.write(BRACKETED_PASTE_ON);
   }
 
   private readonly restore = (): void => {
-    this.out.write(CLEAR_ROW + BRACKETED_PASTE_OFF);
+    this.io.stdout.write(CLEAR_ROW + BRACKETED_PASTE_OFF);
     this.stdin.setRawMode(false);
   };
 
   private readonly draw = (): void => {
     if (!this.active || this.hidden) return;
-    const { visible, cursorColumn } = this.editor.render(this.out.columns ?? 80);
+    const { visible, cursorColumn } = this.editor.render(this.io.stdout.columns ?? 80);
     const column = this.editor.promptWidth + cursorColumn;
-    this.out.write(`${CLEAR_ROW}${this.prompt}${visible}\r${column > 0 ? `\x1b[${column}C` : ''}`);
+    this.io.stdout.write(`${CLEAR_ROW}${this.prompt}${visible}\r${column > 0 ? `\x1b[${column}C` : ''}`);
   };
 
   private readonly onData = (chunk: Buffer): void => {
@@ -2561,6 +3092,7 @@ export class TerminalLine {
     for (const action of actions) {
       if (action.type === 'line') this.commit(action.text);
       if (action.type === 'suspend') this.suspend();
+      if (action.type === 'clear-screen') this.io.stdout.write(CLEAR_SCREEN);
     }
     this.draw();
     this.onActions(actions);
@@ -2568,21 +3100,24 @@ export class TerminalLine {
 
   /** A line sent: it stays on screen above the new, empty input line. */
   private commit(text: string): void {
-    this.out.write(`${CLEAR_ROW}${this.prompt}${text}\n`);
+    this.io.stdout.write(`${CLEAR_ROW}${this.prompt}${text}\n`);
     this.saveHistory(text);
   }
 
   /** Ctrl-Z: raw mode turns the key into a byte, so stop the process as the terminal would have. */
   private suspend(): void {
+    const suspend = this.io.suspend;
+    if (suspend === undefined) return;
     this.restore();
-    process.once('SIGCONT', () => {
-      if (!this.active) return;
-      this.enterRaw();
-      this.draw();
-    });
-    // The whole process group, as the terminal would: a tsx or npx parent stops too, so the shell sees the job stop.
-    process.kill(0, 'SIGTSTP');
+    this.io.signals.once('SIGCONT', this.onContinue);
+    suspend();
   }
+
+  private readonly onContinue = (): void => {
+    if (!this.active) return;
+    this.enterRaw();
+    this.draw();
+  };
 
   private loadHistory(): string[] {
     if (this.historyFile === null) return [];
@@ -2603,212 +3138,87 @@ export class TerminalLine {
   }
 }
 
-type InputPause = 'socket' | 'queue';
+// ---- the password prompt
 
-/**
- * stdin as lines: split at newlines (CR LF too), made valid UTF-8, and handed to the client, or held in the
- * one queue while no connection is open (before OPEN, between reconnects). Nothing accepted is dropped
- * silently: lines that could not be sent are counted and reported at the end.
- */
-export class LineInput {
-  private readonly stdin: ClientIo['stdin'];
-  private readonly output: Output;
-  /** The role sends what is read (producer, both); a consumer only listens for Ctrl-D on a terminal. */
-  private readonly readsLines: boolean;
-  /** Takes lines now (returns true), or leaves them to be queued (returns false). */
-  private readonly take: (lines: Buffer[]) => boolean;
-  /** End of input: any EOF when reading lines, Ctrl-D on a terminal otherwise. */
-  private readonly onEnded: () => void;
-  /** Ctrl-C typed into the input line (raw mode turns it into a key, not a signal). */
-  private readonly onInterrupt: () => void;
-  private readonly stdout: ClientIo['stdout'];
-  private readonly historyFile: string | null;
-  /** The input line when stdin and stdout are terminals and lines are read (see TerminalLine). */
-  private terminal: TerminalLine | null = null;
-  /** What ends a message: newline, or NUL with -0. */
-  private readonly separator: number;
-  /** --binary: messages are bytes, sent exactly (no CR stripping, no UTF-8 repair). */
-  private readonly binary: boolean;
-  private queue: Buffer[] = [];
-  private queueBytes = 0;
-  private partialLine: Buffer | null = null;
-  private listening = false;
-  private ended = false;
-  private readonly pausedFor = new Set<InputPause>();
-  private warnedInvalid = false;
-  private warnedConsumer = false;
-  /** Lines accepted but never sent: after the closing handshake began, or left in the queue at the end. */
-  unsent = 0;
-
-  constructor(io: ClientIo, output: Output, options: CliOptions, take: (lines: Buffer[]) => boolean, onEnded: () => void, onInterrupt: () => void) {
-    this.stdin = io.stdin;
-    this.stdout = io.stdout;
-    this.onInterrupt = onInterrupt;
-    this.historyFile = options.historyFile;
-    this.output = output;
-    this.readsLines = options.target.role !== 'consumer';
-    this.separator = options.separator;
-    this.binary = options.sendBinary;
-    this.take = take;
-    this.onEnded = onEnded;
-    // -x messages go first, before anything read from stdin.
-    for (const message of options.execute) this.queue.push(Buffer.from(message, 'utf8'));
+/** --auth USER without a password: ask on the terminal, as ssh does. Returns the password, or an exit status. */
+async function askForPassword(user: string, io: ClientIo): Promise<string | number> {
+  if (io.stdin.isTTY !== true) {
+    io.stderr.write(`wsc: --auth ${user} has no password and stdin is not a terminal to ask for it; give USER:PASSWORD in WSC_AUTH or --auth-file FILE\n`);
+    return ExitStatus.USAGE;
   }
-
-  /** stdin has ended, or is a terminal (never ends by itself), or is not read at all (a consumer). */
-  get finished(): boolean {
-    return this.ended || this.isTTY || !this.readsLines;
-  }
-
-  get isTTY(): boolean {
-    return this.stdin.isTTY === true;
-  }
-
-  get queued(): number {
-    return this.queue.length;
-  }
-
-  /** Whether typed lines go through the input line editor: both ends are terminals and lines are read. */
-  get edited(): boolean {
-    return this.readsLines && this.isTTY && this.stdout.isTTY === true && typeof (this.stdin as Partial<RawTerminalInput>).setRawMode === 'function';
-  }
-
-  start(): void {
-    if (!this.readsLines && !this.isTTY) return;
-    this.listening = true;
-    if (this.edited) {
-      this.terminal = new TerminalLine(this.stdin as RawTerminalInput, this.stdout, { color: this.output.colorful, historyFile: this.historyFile }, this.onEditorActions);
-      this.output.terminalLine = this.terminal;
-      this.terminal.start();
-      return;
-    }
-    this.stdin.on('data', this.onData);
-    this.stdin.on('end', this.onEnd);
-  }
-
-  /** Stop reading, and say how many lines were not sent. */
-  stop(): void {
-    this.unsent += this.queue.length;
-    this.queue = [];
-    if (this.unsent > 0) this.output.error(`${this.unsent} input line${this.unsent === 1 ? ' was' : 's were'} not sent`);
-    if (!this.listening) return;
-    this.terminal?.stop();
-    this.output.terminalLine = null;
-    this.stdin.removeListener('data', this.onData);
-    this.stdin.removeListener('end', this.onEnd);
-    this.stdin.destroy();
-  }
-
-  private readonly onData = (chunk: Buffer): void => {
-    if (!this.readsLines) {
-      if (!this.warnedConsumer) this.output.status('consumer: typed input is not sent (use the producer or both role)');
-      this.warnedConsumer = true;
-      return;
-    }
-    const lines: Buffer[] = [];
-    let start = 0;
-    const separator = this.separator;
-    for (let newline = chunk.indexOf(separator); newline !== -1; newline = chunk.indexOf(separator, start)) {
-      let line = chunk.subarray(start, newline);
-      if (this.partialLine) {
-        line = Buffer.concat([this.partialLine, line]);
-        this.partialLine = null;
-      }
-      lines.push(this.normalise(line));
-      start = newline + 1;
-    }
-    if (start < chunk.length) {
-      const rest = chunk.subarray(start);
-      this.partialLine = this.partialLine ? Buffer.concat([this.partialLine, rest]) : Buffer.from(rest);
-    }
-    if (lines.length > 0) this.accept(lines);
-  };
-
-  /** Keys from the input line: lines in order, then Ctrl-D (end of input) or Ctrl-C where they came. */
-  private readonly onEditorActions = (actions: EditorAction[]): void => {
-    let lines: Buffer[] = [];
-    const acceptLines = () => {
-      if (lines.length > 0) this.accept(lines);
-      lines = [];
-    };
-    for (const action of actions) {
-      if (action.type === 'line') {
-        lines.push(Buffer.from(action.text, 'utf8'));
-      } else if (action.type === 'eof') {
-        acceptLines();
-        this.ended = true;
-        this.onEnded();
-      } else if (action.type === 'interrupt') {
-        acceptLines();
-        this.onInterrupt();
-      }
-    }
-    acceptLines();
-  };
-
-  private readonly onEnd = (): void => {
-    this.ended = true;
-    // EOF of a pipe or /dev/null is no request to a consumer; Ctrl-D on a terminal is.
-    if (this.readsLines || this.isTTY) this.onEnded();
-  };
-
-  /** On quit: a last line without a newline is still a line. */
-  finishPartialLine(): void {
-    const line = this.partialLine;
-    this.partialLine = null;
-    if (line) this.accept([this.normalise(line)]);
-  }
-
-  private normalise(line: Buffer): Buffer {
-    if (this.binary) return line;
-    if (this.separator === 0x0a && line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
-    if (isUtf8(line)) return line;
-    // A TEXT frame must be valid UTF-8: send the line with U+FFFD replacements rather than lose it.
-    if (!this.warnedInvalid) this.output.error('warning: input is not valid UTF-8; invalid bytes are sent as U+FFFD');
-    this.warnedInvalid = true;
-    return Buffer.from(line.toString('utf8'), 'utf8');
-  }
-
-  private accept(lines: Buffer[]): void {
-    if (this.queue.length === 0 && this.take(lines)) return;
-    for (const line of lines) {
-      this.queue.push(Buffer.from(line));
-      this.queueBytes += line.length;
-    }
-    // Nothing accepted is dropped: a full queue stops the reading instead (a pipe's writer then waits).
-    if (this.queueBytes > QUEUE_HIGH_WATER || this.queue.length >= MAX_WAITING_LINES) this.pause('queue');
-  }
-
-  /** The queued lines, in order (the queue is then empty and reading goes on). */
-  takeQueued(): Buffer[] {
-    const lines = this.queue;
-    this.queue = [];
-    this.queueBytes = 0;
-    this.resume('queue');
-    return lines;
-  }
-
-  pause(reason: InputPause): void {
-    if (!this.listening || !this.readsLines || this.ended) return;
-    this.pausedFor.add(reason);
-    this.stdin.pause();
-  }
-
-  resume(reason: InputPause): void {
-    this.pausedFor.delete(reason);
-    if (this.pausedFor.size === 0 && this.listening && this.readsLines && !this.ended && !this.stdin.destroyed) this.stdin.resume();
-  }
+  const password = await readHidden(io.stdin as RawTerminalInput, io.stderr, `Password for ${user}: `);
+  if (password !== null) return password;
+  io.stderr.write('wsc: no password given\n');
+  return ExitStatus.FAILURE;
 }
 
 /**
- * The client's life: stdin, signals and stdout outlive any one connection. `run()` is a loop: attempt,
- * follow a redirect (-L), back off (--reconnect), attempt again. Lines typed meanwhile wait in LineInput.
+ * One line typed without echo (raw mode), through the editor's KeyReader, so that no escape sequence (an
+ * arrow key, say) ever becomes part of the password. Backspace and Ctrl-U edit; Ctrl-C, or Ctrl-D on
+ * nothing, cancel (null). What was typed after Enter is left on stdin, for the chat.
  */
-class ChatClient implements AttemptHost {
+function readHidden(stdin: RawTerminalInput, stderr: Writable, prompt: string): Promise<string | null> {
+  stderr.write(prompt);
+  stdin.setRawMode(true);
+  return new Promise((resolve) => {
+    const keys = new KeyReader();
+    const decoder = new StringDecoder('utf8');
+    let typed: string[] = [];
+    const finish = (value: string | null, ahead: string) => {
+      stdin.removeListener('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      if (ahead !== '') stdin.unshift(Buffer.from(ahead));
+      stderr.write('\n');
+      resolve(value);
+    };
+    const onData = (chunk: Buffer) => {
+      const text = decoder.write(chunk);
+      // Enter ends the password (no escape sequence holds a CR or an LF).
+      const enter = text.search(/[\r\n]/);
+      for (const key of keys.read(enter < 0 ? text : text.slice(0, enter))) {
+        if (key.type === 'text') typed.push(...key.text);
+        else if (key.name === 'interrupt' || (key.name === 'delete-or-eof' && typed.length === 0)) return finish(null, '');
+        else if (key.name === 'backspace') typed.pop();
+        else if (key.name === 'kill-start') typed = [];
+      }
+      // Typed ahead after Enter: chat input, as lines.
+      if (enter >= 0) finish(typed.join(''), text.slice(enter + 1).replace(/^\n/, '').replace(/\r/g, '\n'));
+    };
+    stdin.on('data', onData);
+    stdin.resume();
+  });
+}
+
+// § 10  The client
+//
+// The life of the process, which outlives any one connection: stdin, stdout, the terminal and the signals
+// stay while attempts come and go. ChatClient wires the parts together: input to the open attempt, the
+// terminal line to Output, a quit to whichever attempt is current. Its run() is a loop: attempt, follow a
+// redirect (-L), back off (--reconnect), attempt again.
+
+const RECONNECT_BASE_MS = 500;
+const RECONNECT_MAX_MS = 30_000;
+/** A connection open this long resets the backoff. */
+const STABLE_CONNECTION_MS = 10_000;
+
+/** Exponential backoff with jitter: about 0.5 s, doubling, capped at 30 s. */
+export function reconnectDelay(attempt: number, random = Math.random): number {
+  const base = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** Math.min(attempt, 16));
+  return Math.round(base * (0.75 + random() * 0.5));
+}
+
+/**
+ * The client's life: the loop over attempts, the routing of input (--slash commands included) to the open
+ * attempt, --count, -w, and quitting (Ctrl-D, Ctrl-C, SIGTERM, a second Ctrl-C).
+ */
+class ChatClient implements AttemptHost, InputHost {
   private readonly options: CliOptions;
   private readonly output: Output;
   private readonly io: ClientIo;
   private readonly input: LineInput;
+  /** The input line, when both ends are terminals and the role sends. */
+  private readonly terminalLine: TerminalLine | null;
   readonly interactive: boolean;
   /** Where to connect: the command line's target, or where redirects led (-L). */
   private target: Target;
@@ -2831,9 +3241,12 @@ class ChatClient implements AttemptHost {
     this.options = options;
     this.output = output;
     this.io = io;
-    this.input = new LineInput(io, output, options, this.take, () => this.inputEnded(), () => this.interrupt());
-    this.interactive = options.target.role !== 'consumer' && this.input.isTTY;
     this.target = options.target;
+    this.input = new LineInput(io, output, options, this);
+    const sends = options.target.role !== 'consumer';
+    const raw = sends ? rawTerminal(io) : null;
+    this.terminalLine = raw && new TerminalLine(raw, io, { color: output.colorful, historyFile: options.historyFile }, this.onEditorActions);
+    this.interactive = sends && this.input.isTTY;
   }
 
   async run(): Promise<number> {
@@ -2854,7 +3267,6 @@ class ChatClient implements AttemptHost {
       if (this.quitRequest) break;
     }
     this.waitTimer.clear();
-    this.input.stop();
     this.listen(false);
     if (this.options.count !== Infinity && this.shown < this.options.count) {
       // A script must be able to tell that the answer never came.
@@ -2864,30 +3276,18 @@ class ChatClient implements AttemptHost {
     return status;
   }
 
-  /** End of stdin: quit at once (Ctrl-D on a terminal, or without -w), or begin the -w wait. */
-  private inputEnded(): void {
-    if (this.options.waitMs === null || this.input.isTTY) this.quit(CloseCode.NORMAL);
-    else this.startWaitWhenInputDone();
-  }
-
-  /** -w: once the -x messages went out and stdin is done, receive for the wait, then close. */
-  private startWaitWhenInputDone(): void {
-    const waitMs = this.options.waitMs;
-    if (waitMs === null || waitMs === Infinity || !this.everOpened || !this.input.finished || this.waitTimer.armed) return;
-    this.waitTimer.arm(waitMs);
-  }
-
-  get messagesLeft(): number {
-    return this.options.count - this.shown;
-  }
-
-  messagesShown(n: number): void {
-    this.shown += n;
-    if (this.shown >= this.options.count) this.quit(CloseCode.NORMAL);
-  }
-
+  /** Input, signals, stdout errors and the terminal line: on for the client's life, then off. */
   private listen(on: boolean): void {
-    if (on) this.input.start();
+    if (on) {
+      this.input.start(this.terminalLine !== null);
+      this.output.setInputLine(this.terminalLine);
+      this.terminalLine?.start();
+    } else {
+      // The terminal first: stopping the input destroys stdin, after which raw mode cannot be left.
+      this.terminalLine?.stop();
+      this.output.setInputLine(null);
+      this.input.stop();
+    }
     const method = on ? 'on' : 'removeListener';
     this.io.signals[method]('SIGINT', this.interrupt);
     this.io.signals[method]('SIGTERM', this.interrupt);
@@ -2908,6 +3308,8 @@ class ChatClient implements AttemptHost {
     this.attempt = null;
     return result;
   }
+
+  // ---- redirects and backoff
 
   /** Whether to follow a 3xx answer; says why not, or where to. */
   private followRedirect(redirect: { status: number; location: string }, followed: number): boolean {
@@ -2950,24 +3352,33 @@ class ChatClient implements AttemptHost {
   }
 
   private hasCredentials(): boolean {
-    return this.options.auth !== null || this.options.headers.some(([name]) => CREDENTIAL_HEADERS.has(name.toLowerCase()));
+    return this.options.auth !== null || this.options.headers.some(([name]) => isCredentialHeader(name));
   }
 
   /** The request headers for the next attempt: the user's, plus Basic auth, minus credentials after a cross-host redirect. */
   private requestHeaders(): [string, string][] {
-    const headers = this.options.headers.filter(([name]) => this.sendCredentials || !CREDENTIAL_HEADERS.has(name.toLowerCase()));
+    const headers: [string, string][] = this.options.headers.filter(([name]) => this.sendCredentials || !isCredentialHeader(name)).map(([name, value]) => [name, value]);
     if (this.sendCredentials && this.options.auth !== null) headers.push(['Authorization', `Basic ${Buffer.from(this.options.auth, 'utf8').toString('base64')}`]);
     return headers;
   }
 
   // ---- AttemptHost
 
+  /** OPEN: the -x messages and the lines that waited go first, then a quit that waited. */
   opened(attempt: Attempt): void {
     this.everOpened = true;
-    const queued = this.input.takeQueued();
-    if (queued.length > 0) this.deliver(attempt, queued);
+    this.input.flush();
     if (this.quitRequest) attempt.close(this.quitRequest.code, this.quitRequest.reason);
     else this.startWaitWhenInputDone();
+  }
+
+  get messagesLeft(): number {
+    return this.options.count - this.shown;
+  }
+
+  messagesShown(n: number): void {
+    this.shown += n;
+    if (this.shown >= this.options.count) this.quit(CloseCode.NORMAL);
   }
 
   pauseInput(): void {
@@ -2978,22 +3389,48 @@ class ChatClient implements AttemptHost {
     this.input.resume('socket');
   }
 
-  // ---- input
+  // ---- InputHost
 
-  /** LineInput's sink: lines go out now on an open connection, wait (false) before OPEN or between attempts. */
-  private readonly take = (lines: Buffer[]): boolean => {
+  /** Lines go out now on an open connection; before OPEN or between attempts they wait (null). */
+  take(lines: readonly Buffer[]): number | null {
     const attempt = this.attempt;
-    if (attempt === null || attempt.finished || attempt.state === 'HANDSHAKING') return false;
-    this.deliver(attempt, lines);
-    return true;
+    if (attempt === null || attempt.finished || attempt.state === 'HANDSHAKING') return null;
+    return this.deliver(attempt, lines);
+  }
+
+  /** End of stdin: quit at once (Ctrl-D on a terminal, or without -w), or begin the -w wait. */
+  inputEnded(): void {
+    if (this.options.waitMs === null || this.input.isTTY) this.quit(CloseCode.NORMAL);
+    else this.startWaitWhenInputDone();
+  }
+
+  /** -w: once the -x messages went out and stdin is done, receive for the wait, then close. */
+  private startWaitWhenInputDone(): void {
+    const waitMs = this.options.waitMs;
+    if (waitMs === null || waitMs === Infinity || !this.everOpened || !this.input.finished || this.waitTimer.armed) return;
+    this.waitTimer.arm(waitMs);
+  }
+
+  /** Keys from the input line: lines in order, then Ctrl-D (end of input) or Ctrl-C where they came. */
+  private readonly onEditorActions = (actions: EditorAction[]): void => {
+    let lines: string[] = [];
+    for (const action of actions) {
+      if (action.type === 'line') {
+        lines.push(action.text);
+        continue;
+      }
+      this.input.typed(lines);
+      lines = [];
+      if (action.type === 'eof') this.input.end();
+      else if (action.type === 'interrupt') this.interrupt();
+    }
+    this.input.typed(lines);
   };
 
-  /** Lines on an open connection: chat messages, or with --slash possibly commands, in order. */
-  private deliver(attempt: Attempt, lines: Buffer[]): void {
-    if (!this.options.slash) {
-      this.input.unsent += lines.length - attempt.sendLines(lines);
-      return;
-    }
+  /** Lines on an open connection: chat messages, or with --slash possibly commands, in order. Returns how many were not sent. */
+  private deliver(attempt: Attempt, lines: readonly Buffer[]): number {
+    if (!this.options.slash) return lines.length - attempt.sendLines(lines);
+    let unsent = 0;
     let messages: Buffer[] = [];
     for (const line of lines) {
       if (line[0] !== 0x2f) {
@@ -3001,12 +3438,12 @@ class ChatClient implements AttemptHost {
       } else if (line[1] === 0x2f) {
         messages.push(line.subarray(1)); // "//text" sends "/text"
       } else {
-        this.input.unsent += messages.length - attempt.sendLines(messages);
+        unsent += messages.length - attempt.sendLines(messages);
         messages = [];
         this.runCommand(attempt, line.toString('utf8'));
       }
     }
-    this.input.unsent += messages.length - attempt.sendLines(messages);
+    return unsent + messages.length - attempt.sendLines(messages);
   }
 
   /** --slash commands: control frames by hand. Invalid ones are refused here, never sent. */
@@ -3064,184 +3501,35 @@ class ChatClient implements AttemptHost {
   };
 }
 
-export function targetUrl(target: Target): string {
-  return `${target.secure ? 'wss' : 'ws'}://${displayAddress(target)}${target.path}`;
-}
-
-/** Where a redirect's Location points, as a new target (http/https map to ws/wss); a string explains a refusal. */
-export function redirectTarget(current: Target, location: string): Target | string {
-  let url: URL;
-  try {
-    url = new URL(location, `${current.secure ? 'https' : 'http'}://${displayAddress(current)}${current.path}`);
-  } catch {
-    return `the server redirects to an invalid location: ${JSON.stringify(location)}`;
-  }
-  const scheme = ({ 'http:': 'ws', 'ws:': 'ws', 'https:': 'wss', 'wss:': 'wss' } as Record<string, string>)[url.protocol];
-  if (scheme === undefined) return `the server redirects to an unsupported scheme: ${location}`;
-  const secure = scheme === 'wss';
-  return {
-    secure,
-    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: url.port ? Number(url.port) : secure ? 443 : 80,
-    role: current.role,
-    path: `${url.pathname}${url.search}`,
-  };
-}
-
-type TunnelResult = { socket: net.Socket } | { error: string; kind: FailureKind };
-
-/** Open a CONNECT tunnel through an HTTP proxy to the target; resolves with the (paused) socket or an error. */
-function openTunnel(proxy: ProxyAddress, target: Target, timeoutMs: number): Promise<TunnelResult> {
-  return new Promise((resolve) => {
-    const authority = displayAddress(target);
-    const socket = net.connect({ host: proxy.host, port: proxy.port });
-    let head = Buffer.alloc(0);
-    let settled = false;
-    const settle = (result: TunnelResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.removeAllListeners('data');
-      if ('error' in result) socket.destroy();
-      resolve(result);
-    };
-    const timer = setTimeout(() => settle({ error: `no answer from proxy ${proxy.display} within ${timeoutMs / 1000} s`, kind: 'timeout' }), timeoutMs);
-    socket.on('connect', () => {
-      const auth = proxy.auth ? `Proxy-Authorization: Basic ${Buffer.from(proxy.auth).toString('base64')}\r\n` : '';
-      socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (head.length > MAX_RESPONSE_HEAD) settle({ error: `proxy ${proxy.display} sent an over-long response`, kind: 'handshake' });
-        return;
-      }
-      const statusLine = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
-      if (!/^HTTP\/1\.[01] 2\d\d/.test(statusLine)) return settle({ error: `proxy ${proxy.display} refused CONNECT to ${authority}: ${statusLine}`, kind: 'handshake' });
-      socket.pause();
-      const rest = head.subarray(end + 4);
-      if (rest.length > 0) socket.unshift(rest);
-      settle({ socket });
-    });
-    socket.on('error', (error: NodeJS.ErrnoException) => settle({ error: `cannot connect to proxy ${proxy.display}: ${describeSocketError(error)}`, kind: 'unreachable' }));
-    socket.on('close', () => settle({ error: `proxy ${proxy.display} closed the connection`, kind: 'lost' }));
-  });
-}
-
-/** A payload for humans: text when printable, hex otherwise. */
-function printable(payload: Buffer): string {
-  const text = payload.toString('utf8');
-  return isUtf8(payload) && !/[\x00-\x1f\x7f-\x9f]/.test(text) ? JSON.stringify(text) : `0x${payload.toString('hex')}`;
-}
-
-/** One -v line per frame: direction, opcode, FIN, RSV bits, length, masking, and control payloads. */
-export function describeFrame(direction: 'sent' | 'received', header: FrameHeader, controlPayload: Buffer | null): string {
-  const name = OPCODE_NAMES[header.opcode] ?? `opcode ${header.opcode}`;
-  const parts = [direction === 'sent' ? '>' : '<', name, `fin=${header.fin ? 1 : 0}`, `rsv=${header.rsv.toString(2).padStart(3, '0')}`, `len=${header.payloadLength}`, header.masked ? 'masked' : 'unmasked'];
-  if (controlPayload !== null && header.opcode === Opcode.CLOSE) {
-    const close = parseClosePayload(controlPayload);
-    parts.push('error' in close ? `(${close.error})` : close.code === null ? 'no status code' : `code=${close.code} reason=${JSON.stringify(close.reason)}`);
-  } else if (controlPayload !== null && controlPayload.length > 0) {
-    parts.push(`payload=${printable(controlPayload)}`);
-  }
-  return parts.join(' ');
-}
-
-/** Exponential backoff with jitter: about 0.5 s, doubling, capped at 30 s. */
-export function reconnectDelay(attempt: number, random = Math.random): number {
-  const base = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** Math.min(attempt, 16));
-  return Math.round(base * (0.75 + random() * 0.5));
-}
-
-// ------------------------------------------------------------------------------------ password prompt
-
-/** --auth USER without a password: ask on the terminal, as ssh does. Returns an exit status if it cannot. */
-async function askForPassword(options: CliOptions, io: ClientIo): Promise<number | null> {
-  const user = options.authUser!;
-  if (io.stdin.isTTY !== true) {
-    io.stderr.write(`wsc: --auth ${user} has no password and stdin is not a terminal to ask for it; give USER:PASSWORD in WSC_AUTH or --auth-file FILE\n`);
-    return ExitStatus.USAGE;
-  }
-  const password = await readHidden(io.stdin as RawTerminalInput, io.stderr, `Password for ${user}: `);
-  if (password === null) {
-    io.stderr.write('wsc: no password given\n');
-    return ExitStatus.FAILURE;
-  }
-  options.auth = `${user}:${password}`;
-  options.authUser = null;
-  return null;
-}
-
-/** One line typed without echo (raw mode). Backspace and Ctrl-U edit; Ctrl-C, or Ctrl-D on nothing, cancel (null). */
-function readHidden(stdin: RawTerminalInput, stderr: Writable, prompt: string): Promise<string | null> {
-  stderr.write(prompt);
-  stdin.setRawMode(true);
-  return new Promise((resolve) => {
-    let typed: string[] = [];
-    const finish = (value: string | null, rest: string) => {
-      stdin.removeListener('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      // Typed ahead after Enter: chat input, not part of the password.
-      const ahead = rest.replace(/^\n/, '').replace(/\r/g, '\n');
-      if (ahead !== '') stdin.unshift(Buffer.from(ahead));
-      stderr.write('\n');
-      resolve(value);
-    };
-    const onData = (chunk: Buffer) => {
-      const chars = [...chunk.toString('utf8')];
-      for (let i = 0; i < chars.length; i++) {
-        const ch = chars[i]!;
-        const rest = () => chars.slice(i + 1).join('');
-        if (ch === '\r' || ch === '\n') return finish(typed.join(''), rest());
-        if (ch === '\x03' || (ch === '\x04' && typed.length === 0)) return finish(null, '');
-        if (ch === '\x7f' || ch === '\b') typed.pop();
-        else if (ch === '\x15') typed = [];
-        else if (ch >= ' ') typed.push(ch);
-      }
-    };
-    stdin.on('data', onData);
-    stdin.resume();
-  });
-}
-
-// ---------------------------------------------------------------------------------------------- main
+// § 11  main
+//
+// The program: parse the command line, complete and freeze the options (a password typed at the prompt
+// included, so that Output knows every secret it must keep out of what it prints), run the client, and
+// return the exit status. Importing this file runs nothing: main() runs only when the file is the program.
 
 /** Parse the command line and run the client; returns the exit status (0 closed normally, 1 failed, 2 usage). */
 export async function main(argv: string[], io: ClientIo = processIo()): Promise<number> {
+  const program = io.program ?? 'wsc';
   let options: CliOptions | 'help' | 'version';
   try {
     options = parseCommandLine(argv, io.env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`wsc: ${redactUrlPasswords(error.message)}\n${USAGE}\n`);
+    io.stderr.write(`wsc: ${redactUrlPasswords(error.message)}\n${error.showUsage ? `${usage(program)}\n` : ''}`);
     return ExitStatus.USAGE;
   }
-  if (options === 'help') {
-    io.stdout.write(USAGE + '\n');
-    return ExitStatus.OK;
-  }
-  if (options === 'version') {
-    io.stdout.write(`wsc ${VERSION}\n`);
+  if (options === 'help' || options === 'version') {
+    io.stdout.write(options === 'help' ? `${usage(program)}\n` : `wsc ${VERSION}\n`);
     return ExitStatus.OK;
   }
   // The arguments may hold a password: `ps` shows only the URL from here on (other users can run ps).
   io.setTitle?.(`wsc ${targetUrl(options.target)}`);
   if (options.authUser !== null) {
-    const status = await askForPassword(options, io);
-    if (status !== null) return status;
+    const password = await askForPassword(options.authUser, io);
+    if (typeof password === 'number') return password;
+    options = withPassword(options, password);
   }
   for (const warning of options.warnings) io.stderr.write(`wsc: ${warning}\n`);
-  for (const [flag, file] of [['--ca', options.caFile], ['--cert', options.certFile], ['--key', options.keyFile]] as const) {
-    if (file === null) continue;
-    try {
-      readFileSync(file);
-    } catch (error) {
-      io.stderr.write(`wsc: cannot read the ${flag} file: ${(error as Error).message}\n`);
-      return ExitStatus.USAGE;
-    }
-  }
   return new ChatClient(options, new Output(options, io), io).run();
 }
 

@@ -1,7 +1,7 @@
 // The state machine without a socket: bytes in, bytes-to-send and events out.
 
 import t from 'tap';
-import { ClientConnection, exitStatusFor, textPayloads, type ProtocolEvent } from '../client.ts';
+import { ClientConnection, exitStatusFor, messagesOf, type ProtocolEvent } from '../client.ts';
 import { OP, close, cont, parseClientFrames, ping, text, validResponse } from './fake-server.ts';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
@@ -12,8 +12,8 @@ function openConnection(maxMessageSize?: number) {
   return { connection, request };
 }
 
-const texts = (events: ProtocolEvent[]) => events.flatMap((e) => textPayloads(e).map((p) => p.toString()));
-const kinds = (events: ProtocolEvent[]) => events.map((e) => (e.type === 'text-run' ? 'text' : e.type));
+const texts = (events: ProtocolEvent[]) => events.flatMap((e) => (e.type === 'text' ? messagesOf(e).map((data) => data.toString()) : []));
+const kinds = (events: ProtocolEvent[]) => events.flatMap((e) => (e.type === 'text' || e.type === 'binary' ? messagesOf(e).map(() => e.type) : [e.type]));
 
 const sentFrames = (connection: ClientConnection) => parseClientFrames(Buffer.concat(connection.dataToSend())).frames;
 

@@ -13,7 +13,7 @@
 // Replay a failing case: WSC_FUZZ_SEED=<seed printed> npx tap test/fuzz.test.ts
 
 import t from 'tap';
-import { ClientConnection, textPayloads, type ProtocolEvent } from '../client.ts';
+import { ClientConnection, messagesOf, type ProtocolEvent } from '../client.ts';
 import { OP, frame, parseClientFrames, validResponse } from './fake-server.ts';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
@@ -213,10 +213,9 @@ function observed(events: ProtocolEvent[]): Observed[] {
   return events.flatMap((event): Observed[] => {
     switch (event.type) {
       case 'text':
-      case 'text-run':
-        return textPayloads(event).map((payload) => ({ type: 'text' as const, data: payload.toString('utf8') }));
+        return messagesOf(event).map((data) => ({ type: 'text' as const, data: data.toString('utf8') }));
       case 'binary':
-        return [{ type: 'binary' as const, data: Buffer.concat(event.chunks, event.size).toString('hex') }];
+        return messagesOf(event).map((data) => ({ type: 'binary' as const, data: data.toString('hex') }));
       case 'ping':
       case 'pong':
         return [{ type: event.type, data: event.payload.toString('hex') }];
