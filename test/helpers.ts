@@ -4,15 +4,24 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Server as NetServer } from 'node:net';
+import { join } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { WebSocketServer } from 'ws';
 import { main } from '../client.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const CLIENT = fileURLToPath(new URL('../client.ts', import.meta.url));
+/** The client as a user's `npx tsx client.ts` runs it, in one process: Node with tsx's loader. */
+export const CLIENT_COMMAND: readonly string[] = [process.execPath, '--import', 'tsx', CLIENT];
 
 /** `script` (util-linux), which gives a command a pseudo-terminal; terminal tests skip without it. */
 export const hasScript = spawnSync('script', ['--version']).status === 0;
+/** openssl, which makes the certificates of the TLS tests; they skip without it. */
+export const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 
 /** One word for `sh -c`, whatever it holds. */
 export const shellQuote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
@@ -68,7 +77,7 @@ const SIGNALS: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 export function runClient(args: string[], options: RunOptions = {}): ClientRun {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '' };
   for (const name of PROXY_VARIABLES) delete env[name];
-  const command = options.nodeBinary ? [options.nodeBinary, CLIENT] : [process.execPath, '--import', 'tsx', CLIENT];
+  const command = options.nodeBinary ? [options.nodeBinary, CLIENT] : CLIENT_COMMAND;
   const child = spawn(command[0]!, [...command.slice(1), ...args], {
     cwd: ROOT,
     stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
@@ -185,4 +194,76 @@ export async function inBatches<T>(items: T[], limit: number, job: (item: T) => 
       for (let item = queue.shift(); item !== undefined; item = queue.shift()) await job(item);
     }),
   );
+}
+
+/**
+ * A self-signed certificate `DIR/NAME.pem` with its key `DIR/NAME.key` (unencrypted), made by openssl;
+ * `extra` adds to the request (e.g. a subjectAltName). Returns whether openssl succeeded.
+ */
+export function makeCertificate(dir: string, name: string, subject: string, extra: string[] = []): boolean {
+  const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', subject, ...extra, '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.pem`)];
+  return spawnSync('openssl', args, { stdio: 'ignore' }).status === 0;
+}
+
+/** The client on a pseudo-terminal (`script` from util-linux): what reached the screen, typed input, the exit status. */
+export interface PtyRun {
+  child: ChildProcess;
+  /** Everything the terminal showed so far. */
+  screen(): string;
+  /** Type on the terminal. */
+  type(text: string): void;
+  /** Resolves when the screen shows `text`; rejects after timeoutMs. */
+  waitForScreen(text: string, timeoutMs?: number): Promise<void>;
+  exit: Promise<number | null>;
+}
+
+export function runOnPty(args: string[], env: NodeJS.ProcessEnv = {}, killAfterMs = 20_000): PtyRun {
+  const command = [...CLIENT_COMMAND, ...args].map(shellQuote).join(' ');
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '', TERM: 'xterm', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => out.push(chunk));
+  const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  const exit = new Promise<number | null>((resolve) => child.on('close', resolve)).finally(() => clearTimeout(killer));
+  const screen = () => Buffer.concat(out).toString('utf8');
+  return {
+    child,
+    screen,
+    type: (text) => child.stdin!.write(text),
+    async waitForScreen(text, timeoutMs = 10_000) {
+      for (const started = Date.now(); !screen().includes(text); await delay(20)) {
+        if (Date.now() - started > timeoutMs) throw new Error(`the screen never showed ${JSON.stringify(text)}; it shows ${JSON.stringify(screen())}`);
+      }
+    },
+    exit,
+  };
+}
+
+/** Listen on 127.0.0.1 at a free port; resolves with the port. */
+export async function listenOnLoopback(server: NetServer): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * A wss:// server on 127.0.0.1 whose certificate (DIR/server.pem, for 127.0.0.1) is made now: it greets each
+ * connection with "hello" and the client certificate's CN, if `clientCa` asks for one. Closed at teardown.
+ */
+export async function startTlsServer(t: { teardown(fn: () => unknown): void }, dir: string, clientCa?: string): Promise<{ port: number; url: string; ca: string }> {
+  if (!makeCertificate(dir, 'server', '/CN=wsc server', ['-addext', 'subjectAltName=IP:127.0.0.1'])) throw new Error('openssl could not make a certificate');
+  const httpsServer = createHttpsServer({
+    key: readFileSync(join(dir, 'server.key')),
+    cert: readFileSync(join(dir, 'server.pem')),
+    ...(clientCa ? { ca: readFileSync(clientCa), requestCert: true, rejectUnauthorized: true } : {}),
+  });
+  const wss = new WebSocketServer({ server: httpsServer });
+  wss.on('connection', (ws, request) => {
+    const peer = (request.socket as TLSSocket).getPeerCertificate();
+    ws.send(clientCa ? `hello ${peer.subject.CN}` : 'hello');
+  });
+  const port = await listenOnLoopback(httpsServer);
+  t.teardown(() => {
+    for (const client of wss.clients) client.terminate();
+    httpsServer.close();
+  });
+  return { port, url: `wss://127.0.0.1:${port}/consumer`, ca: join(dir, 'server.pem') };
 }

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WebSocket } from 'ws';
-import { CLIENT, ROOT, delay, shellQuote } from './helpers.ts';
+import { CLIENT_COMMAND, ROOT, delay, shellQuote } from './helpers.ts';
 import { startChatServer } from './server.ts';
 import { startFakeServer } from './fake-server.ts';
 
@@ -26,7 +26,7 @@ function startPane(args: string[]) {
   const tmux = (...tmuxArgs: string[]) => spawnSync('tmux', ['-S', socket, ...tmuxArgs], { encoding: 'utf8' });
   const stty = join(dir, `${name}.stty`);
   const status = join(dir, `${name}.status`);
-  const client = [process.execPath, '--import', 'tsx', CLIENT, ...args].map(shellQuote).join(' ');
+  const client = [...CLIENT_COMMAND, ...args].map(shellQuote).join(' ');
   // stty first: the status file's appearance means both are written.
   const command = `cd ${shellQuote(ROOT)} && NO_COLOR=1 ${client}; s=$?; stty -a > ${shellQuote(stty)}; echo $s > ${shellQuote(status)}; sleep 600`;
   const started = tmux('-f', '/dev/null', 'new-session', '-d', '-x', '80', '-y', '24', '-s', 'wsc', command);

@@ -2,8 +2,7 @@
 // reaches that terminal: peer escapes neutralised, messages marked, colours present or absent as promised.
 
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { CLIENT, ROOT, hasScript, shellQuote } from './helpers.ts';
+import { hasScript, runOnPty } from './helpers.ts';
 import { close, binary, runAgainstFakeServer, startFakeServer, text, validResponse } from './fake-server.ts';
 
 
@@ -16,15 +15,10 @@ async function onTerminal(frames: Buffer[], args: string[] = [], env: NodeJS.Pro
       session.end();
     },
   });
-  const command = [process.execPath, '--import', 'tsx', CLIENT, ...args, '127.0.0.1', String(server.port), 'consumer'].map(shellQuote).join(' ');
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '', TERM: 'xterm', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  clearTimeout(killer);
+  const run = runOnPty([...args, '127.0.0.1', String(server.port), 'consumer'], env);
+  const status = await run.exit;
   await server.close();
-  return { screen: Buffer.concat(out).toString('utf8'), status };
+  return { screen: run.screen(), status };
 }
 
 const hostile = '\x1b]0;pwned\x07\x1b[2J\x1b[Hhi\rwsc: closed by server: 1000\x7f\u009b31m\x08tab\there';

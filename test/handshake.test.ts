@@ -1,0 +1,181 @@
+// The opening handshake as the user shapes it: URLs, request headers (-H, --auth, -o), subprotocols,
+// redirects (-L), and -v showing it all; against the ws server and the raw-TCP fake server.
+
+import t from 'tap';
+import * as http from 'node:http';
+import { computeAcceptKey, parseCommandLine, parseTarget, redirectTarget } from '../client.ts';
+import { listenOnLoopback, runInProcess } from './helpers.ts';
+import { close, ping, runAgainstFakeServer, startFakeServer, text, validResponse, type FakeSession } from './fake-server.ts';
+import { startChatServer, type ChatServer } from './server.ts';
+
+/** The next upgrade request the ws server accepts, with the connection. */
+async function nextRequest(server: ChatServer) {
+  const { ws, request } = await server.nextConnection();
+  return { ws, headers: request.headers, url: request.url ?? '' };
+}
+
+t.test('URLs: ws://HOST:PORT/ROLE works like HOST PORT ROLE; IPv6 literals and default ports parse', async (t) => {
+  t.same(parseTarget(['ws://[::1]:8001/both']), { secure: false, host: '::1', port: 8001, role: 'both', path: '/both' });
+  t.same(parseTarget(['wss://chat.example.org/consumer']), { secure: true, host: 'chat.example.org', port: 443, role: 'consumer', path: '/consumer' });
+  t.same(parseTarget(['ws://example.org/producer']), { secure: false, host: 'example.org', port: 80, role: 'producer', path: '/producer' });
+  t.same(parseTarget(['::1', '8001', 'both']), { secure: false, host: '::1', port: 8001, role: 'both', path: '/both' });
+  t.same(parseTarget(['ws://example.org/chat/room?id=7']), { secure: false, host: 'example.org', port: 80, role: 'both', path: '/chat/room?id=7' }, 'any other path: both, sent as given');
+  t.same(parseTarget(['ws://example.org']), { secure: false, host: 'example.org', port: 80, role: 'both', path: '/' });
+  t.throws(() => parseCommandLine(['--insecure', '127.0.0.1', '8001', 'both']), /only to wss:\/\//);
+  const server = await startFakeServer({
+    script: async (session) => {
+      await session.send([text('via url'), close(1000)]);
+      await session.waitForClose();
+      session.end();
+    },
+  });
+  t.teardown(() => server.close());
+  const client = runInProcess([`ws://127.0.0.1:${server.port}/consumer`]);
+  t.equal(await client.exit, 0);
+  t.equal(client.stdout(), 'via url\n');
+  t.match(server.sessions[0]!.request, /^GET \/consumer HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+\r\n/);
+});
+
+t.test('-H, --auth, -o and -s reach the server in the upgrade request; the chosen subprotocol is reported', async (t) => {
+  const server = await startChatServer({ port: 0 });
+  t.teardown(() => server.close());
+  const seen = nextRequest(server);
+  const client = runInProcess(['-H', 'X-Token: abc123', '-H', 'Cookie: session=1', '--auth', 'alice:s3cret', '-o', 'https://chat.example.org',
+    '-s', 'chat.v2', '-s', 'chat.v1', '127.0.0.1', String(server.port), 'consumer']);
+  const { headers, ws } = await seen;
+  t.equal(headers['x-token'], 'abc123');
+  t.equal(headers.cookie, 'session=1');
+  t.equal(headers.authorization, `Basic ${Buffer.from('alice:s3cret').toString('base64')}`);
+  t.equal(headers.origin, 'https://chat.example.org');
+  t.equal(headers['sec-websocket-protocol'], 'chat.v2, chat.v1');
+  t.equal(ws.protocol, 'chat.v2', 'ws picked the first offered');
+  await client.waitFor('stderr', 'subprotocol: chat.v2');
+  client.kill('SIGTERM');
+  t.equal(await client.exit, 0);
+});
+
+t.test('credentials in the URL become Basic authentication', async (t) => {
+  const server = await startChatServer({ port: 0 });
+  t.teardown(() => server.close());
+  const seen = nextRequest(server);
+  const client = runInProcess([`ws://bob:p%40ss@127.0.0.1:${server.port}/consumer`]);
+  t.equal((await seen).headers.authorization, `Basic ${Buffer.from('bob:p@ss').toString('base64')}`);
+  client.kill('SIGTERM');
+  t.equal(await client.exit, 0);
+});
+
+t.test('headers the handshake owns cannot be overridden', async (t) => {
+  for (const header of ['Upgrade: h2c', 'connection: close', 'Sec-WebSocket-Key: AAAA', 'Sec-WebSocket-Version: 8']) {
+    const client = runInProcess(['-H', header, '127.0.0.1', '8001', 'consumer']);
+    t.equal(await client.exit, 2, `${header}: usage error`);
+    t.match(client.stderr(), new RegExp(`^wsc: --header cannot set ${header.split(':')[0]}: the WebSocket handshake sets it\\n`));
+  }
+  t.throws(() => parseCommandLine(['-H', 'no colon', '127.0.0.1', '8001', 'both']), /--header must be "NAME: VALUE"/);
+});
+
+t.test('subprotocols: one the client did not offer is rejected by name; none chosen is fine', async (t) => {
+  const chooses = (protocol: string | null) => (key: string) => validResponse(key, protocol ? [`Sec-WebSocket-Protocol: ${protocol}`] : []);
+  const script = async (session: FakeSession) => {
+    await session.send([close(1000)]);
+    await session.waitForClose(2000).catch(() => {});
+    session.end();
+  };
+  const wrong = await runAgainstFakeServer(script, ['consumer', '-s', 'chat'], { respond: chooses('superchat') });
+  t.equal(wrong.status, 1);
+  t.match(wrong.stderr, /server chose Sec-WebSocket-Protocol: superchat, which the client did not offer/);
+  t.equal(wrong.frames.length, 0, 'nothing sent after a failed handshake');
+  const none = await runAgainstFakeServer(script, ['consumer', '-s', 'chat'], { respond: chooses(null) });
+  t.equal(none.status, 0);
+  t.notMatch(none.stderr, /subprotocol:/);
+});
+
+t.test('-L follows a redirect chain, reporting each hop; without -L it says where the server points', async (t) => {
+  const server = await startChatServer({ port: 0 });
+  t.teardown(() => server.close());
+  const redirector = http.createServer((request, response) => {
+    const hops: Record<string, [number, string]> = {
+      '/consumer': [301, '/hop-two'],
+      '/hop-two': [307, `http://127.0.0.1:${redirector.port}/hop-three?x=1`],
+      '/hop-three?x=1': [308, `ws://127.0.0.1:${server.port}/consumer`],
+      '/both': [302, '/both'],
+    };
+    const [status, location] = hops[request.url ?? ''] ?? [404, ''];
+    response.writeHead(status, location ? { Location: location } : {}).end();
+  }) as http.Server & { port: number };
+  redirector.port = await listenOnLoopback(redirector);
+  t.teardown(() => redirector.close());
+
+  const seen = nextRequest(server);
+  const followed = runInProcess(['-L', '127.0.0.1', String(redirector.port), 'consumer']);
+  (await seen).ws.send('arrived');
+  await followed.waitFor('stdout', 'arrived\n');
+  followed.kill('SIGTERM');
+  t.equal(await followed.exit, 0);
+  t.match(followed.stderr(), new RegExp(
+    `redirected \\(301\\) to ws://127\\.0\\.0\\.1:${redirector.port}/hop-two\\n` +
+    `.*redirected \\(307\\) to ws://127\\.0\\.0\\.1:${redirector.port}/hop-three\\?x=1\\n` +
+    `.*redirected \\(308\\) to ws://127\\.0\\.0\\.1:${server.port}/consumer\\n.*connected to ws://127\\.0\\.0\\.1:${server.port}/consumer`, 's'));
+
+  const unfollowed = runInProcess(['127.0.0.1', String(redirector.port), 'consumer']);
+  t.equal(await unfollowed.exit, 1);
+  t.match(unfollowed.stderr(), /server refused the upgrade: HTTP\/1\.1 301 Moved Permanently\n.*the server redirects to ws:\/\/127\.0\.0\.1:\d+\/hop-two \(use -L to follow redirects\)/s);
+
+  const loop = runInProcess(['-L', '--max-redirects', '3', `ws://127.0.0.1:${redirector.port}/both`]);
+  t.equal(await loop.exit, 1);
+  t.match(loop.stderr(), /too many redirects/);
+});
+
+t.test('-L: a hop to another host does not carry the credentials', async (t) => {
+  const server = await startChatServer({ port: 0 });
+  t.teardown(() => server.close());
+  const redirector = http.createServer((request, response) => {
+    response.writeHead(302, { Location: `ws://localhost:${server.port}/consumer` }).end();
+  });
+  const port = await listenOnLoopback(redirector);
+  t.teardown(() => redirector.close());
+  const seen = nextRequest(server);
+  const client = runInProcess(['-L', '--auth', 'alice:s3cret', '-H', 'Cookie: id=7', '-H', 'X-Other: kept', '127.0.0.1', String(port), 'consumer']);
+  const { headers } = await seen;
+  t.equal(headers.authorization, undefined, 'no Authorization at the other host');
+  t.equal(headers.cookie, undefined, 'no Cookie at the other host');
+  t.equal(headers['x-other'], 'kept');
+  await client.waitFor('stderr', 'credentials are not sent to another host');
+  client.kill('SIGTERM');
+  t.equal(await client.exit, 0);
+  t.same(redirectTarget({ secure: true, host: 'a.example', port: 443, role: 'both', path: '/both' }, 'http://b.example:8080/x'),
+    { secure: false, host: 'b.example', port: 8080, role: 'both', path: '/x' }, 'http maps to ws');
+});
+
+t.test('-v shows the handshake and every frame on stderr, line by line, without changing stdout', async (t) => {
+  let port = 0;
+  const result = await runAgainstFakeServer(async (session) => {
+    port = session.socket.localPort!;
+    await session.send([text('hi'), ping('p'), close(1000, 'bye')]);
+    await session.waitForClose();
+    session.end();
+  }, ['consumer', '-v']);
+  t.equal(result.status, 0);
+  t.equal(result.stdout, 'hi\n', 'stdout unchanged');
+  const key = /^wsc: > Sec-WebSocket-Key: (\S+)$/m.exec(result.stderr)?.[1] ?? '';
+  const accept = computeAcceptKey(key);
+  const lines = result.stderr.split('\n').filter((line) => !/connected to|closed by server/.test(line));
+  t.same(lines, [
+    'wsc: > GET /consumer HTTP/1.1',
+    `wsc: > Host: 127.0.0.1:${port}`,
+    'wsc: > Upgrade: websocket',
+    'wsc: > Connection: Upgrade',
+    `wsc: > Sec-WebSocket-Key: ${key}`,
+    'wsc: > Sec-WebSocket-Version: 13',
+    'wsc: < HTTP/1.1 101 Switching Protocols',
+    'wsc: < Upgrade: websocket',
+    'wsc: < Connection: Upgrade',
+    `wsc: < Sec-WebSocket-Accept: ${accept}`,
+    `wsc: Sec-WebSocket-Accept: expected ${accept} (SHA-1 of the key + 258EAFA5-E914-47DA-95CA-C5AB0DC85B11), received ${accept}`,
+    'wsc: < TEXT fin=1 rsv=000 len=2 unmasked',
+    'wsc: < PING fin=1 rsv=000 len=1 unmasked payload="p"',
+    'wsc: > PONG fin=1 rsv=000 len=1 masked payload="p"',
+    'wsc: < CLOSE fin=1 rsv=000 len=5 unmasked code=1000 reason="bye"',
+    'wsc: > CLOSE fin=1 rsv=000 len=5 masked code=1000 reason="bye"',
+    '',
+  ]);
+});
