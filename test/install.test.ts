@@ -1,23 +1,29 @@
-// The `wsc` command as a user gets it: a fresh clone, `npm install -g --prefix DIR .` (which builds
-// dist/wsc.mjs through the prepare script), then the installed command: --version and a real connection.
-// The clone borrows this checkout's node_modules so that the build needs no network.
+// The `wsc` command as a user gets it: a copy of this working tree (the files git tracks or would, as they
+// are now, committed or not), `npm install -g .` into a temporary prefix (which builds dist/wsc.mjs
+// through the prepare script), then the installed command: --version and a real connection. The copy
+// borrows this checkout's node_modules so that the build needs no network.
 
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ROOT } from './helpers.ts';
 import { close, startFakeServer, text } from './fake-server.ts';
 
 const hasGit = spawnSync('git', ['--version']).status === 0;
 
-t.test('npm install -g . from a fresh clone gives a working wsc', { skip: !hasGit && 'git is not installed' }, async (t) => {
+t.test('npm install -g . from the working tree gives a working wsc', { skip: !hasGit && 'git is not installed' }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wsc-install-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const clone = join(dir, 'clone');
+  const clone = join(dir, 'tree');
   const prefix = join(dir, 'prefix');
-  t.equal(spawnSync('git', ['clone', '-q', ROOT, clone]).status, 0, 'cloned');
+  const files = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' });
+  t.equal(files.status, 0, 'the working tree listed');
+  for (const file of files.stdout.split('\0').filter((name) => name !== '' && existsSync(join(ROOT, name)))) {
+    mkdirSync(dirname(join(clone, file)), { recursive: true });
+    copyFileSync(join(ROOT, file), join(clone, file));
+  }
   symlinkSync(join(ROOT, 'node_modules'), join(clone, 'node_modules'));
   const env = { ...process.env, npm_config_prefix: prefix, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
   const install = spawnSync('npm', ['install', '-g', '.'], { cwd: clone, env, encoding: 'utf8' });
