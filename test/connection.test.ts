@@ -71,6 +71,23 @@ t.test('while the transport cannot take more, only the latest PING is answered, 
   t.same(sentFrames(connection), [], 'nothing after the CLOSE');
 });
 
+t.test('a PONG held while writing was paused, then the user quits, then the socket drains: the PONG goes before the CLOSE, nothing after it', async (t) => {
+  const { connection } = openConnection();
+  connection.receiveData(Buffer.from(validResponse(KEY)));
+  connection.eventsReceived();
+  connection.pauseWriting();
+  connection.receiveData(ping('held'));
+  t.same(connection.eventsReceived().map((e) => (e.type === 'ping' ? e.pong : e.type)), ['later'], 'the PING is reported as answered later');
+  t.same(sentFrames(connection), [], 'nothing sent while paused');
+  t.ok(connection.close(1000, 'bye'), 'the user quits while the PONG is held');
+  connection.receiveData(ping('after the quit'));
+  t.same(connection.eventsReceived().map((e) => (e.type === 'ping' ? e.pong : e.type)), ['none'], 'a PING after the CLOSE gets no PONG');
+  connection.resumeWriting(); // the socket drains
+  t.same(sentFrames(connection).map((f) => [f.opcode, f.payload.toString('latin1')]), [[OP.PONG, 'held'], [OP.CLOSE, '\x03\xe8bye']], 'the held PONG, then the CLOSE');
+  connection.resumeWriting();
+  t.same(connection.dataToSend(), [], 'nothing after the CLOSE, however often writing resumes');
+});
+
 t.test('server CLOSE: echoed with the same payload, then CLOSED; nothing after it is acted on', async (t) => {
   const { connection } = openConnection();
   connection.receiveData(Buffer.from(validResponse(KEY)));
