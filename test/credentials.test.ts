@@ -2,11 +2,10 @@
 // they must never go (the process list, -v, status and error lines, --json events).
 
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLIENT, ROOT, hasScript, runClient, runInProcess, shellQuote } from './helpers.ts';
+import { hasScript, runClient, runInProcess, runOnPty } from './helpers.ts';
 import { close, runAgainstFakeServer, validResponse } from './fake-server.ts';
 import { startChatServer } from './server.ts';
 
@@ -122,21 +121,25 @@ t.test('--auth USER on a terminal: the password is asked for without echo', { sk
   const server = await startChatServer({ port: 0 });
   t.teardown(() => server.close());
   const seen = server.nextConnection();
-  const command = [process.execPath, '--import', 'tsx', CLIENT, '--auth', 'alice', `ws://127.0.0.1:${server.port}/consumer`].map(shellQuote).join(' ');
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
-  t.teardown(() => child.kill('SIGKILL'));
-  let screen = '';
-  child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  for (let waited = 0; !screen.includes('Password for alice: '); waited += 20) {
-    if (waited > 10_000) return t.fail(`no password prompt; the screen shows ${JSON.stringify(screen)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  child.stdin.write(`${SECRET}\r`);
+  const run = runOnPty(['--auth', 'alice', `ws://127.0.0.1:${server.port}/consumer`], { NO_COLOR: '1' });
+  t.teardown(() => run.child.kill('SIGKILL'));
+  await run.waitForScreen('Password for alice: ');
+  run.type(`${SECRET}\r`);
   const { request, ws } = await seen;
   t.equal(request.headers.authorization, basic(`alice:${SECRET}`), 'the typed password is sent');
   ws.close(1000);
-  t.equal(await exited, 0);
-  t.notOk(screen.includes(SECRET), 'the password never reached the screen');
-  t.match(screen, /Password for alice: \r?\n/, 'a newline after the hidden input');
+  t.equal(await run.exit, 0);
+  t.notOk(run.screen().includes(SECRET), 'the password never reached the screen');
+  t.match(run.screen(), /Password for alice: \r?\n/, 'a newline after the hidden input');
+
+  // Keys that send escape sequences (Up, Left) are keys, never part of the password: "pw", Up, Left, "x".
+  const again = server.nextConnection();
+  const keys = runOnPty(['--auth', 'alice', `ws://127.0.0.1:${server.port}/consumer`], { NO_COLOR: '1' });
+  t.teardown(() => keys.child.kill('SIGKILL'));
+  await keys.waitForScreen('Password for alice: ');
+  keys.type('pw\x1b[A\x1b[Dx\r');
+  const second = await again;
+  t.equal(second.request.headers.authorization, basic('alice:pwx'), 'the password is "pwx"');
+  second.ws.close(1000);
+  t.equal(await keys.exit, 0);
 });

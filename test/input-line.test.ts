@@ -1,0 +1,130 @@
+// The input line's I/O in-process, with a stand-in terminal (a stream that says it is a TTY and records raw
+// mode) and stand-in process hooks (exit, SIGCONT, suspending): what TerminalLine writes and when. The tmux
+// tests (terminal-line.test.ts) keep what only a real terminal emulator shows.
+
+import t from 'tap';
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { OP, close, startFakeServer } from './fake-server.ts';
+import { Output, TerminalLine, main, parseCommandLine, type ClientIo, type CliOptions, type EditorAction } from '../client.ts';
+import { delay } from './helpers.ts';
+
+/** A terminal stand-in: stdin records raw mode, stdout records what was written; process hooks are recorded too. */
+function fakeTerminal() {
+  const rawModes: boolean[] = [];
+  const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: (raw: boolean) => rawModes.push(raw) });
+  const written: string[] = [];
+  const stdout = Object.assign(new PassThrough(), { isTTY: true, columns: 40 });
+  stdout.on('data', (chunk: Buffer) => written.push(chunk.toString('utf8')));
+  const signals = new EventEmitter();
+  let suspended = 0;
+  const io: ClientIo = { stdin, stdout, stderr: new PassThrough(), env: { NO_COLOR: '1' }, signals, suspend: () => suspended++ };
+  return {
+    io, stdin, rawModes, signals,
+    /** What was written since the last call (after the stream hands it over). */
+    async output(): Promise<string> {
+      await delay(5);
+      return written.splice(0).join('');
+    },
+    suspensions: () => suspended,
+  };
+}
+
+function startLine(term: ReturnType<typeof fakeTerminal>) {
+  const actions: EditorAction[] = [];
+  const line = new TerminalLine(term.stdin, term.io, { color: false, historyFile: null }, (more) => actions.push(...more));
+  line.start();
+  return { line, actions };
+}
+
+t.test('start: raw mode and bracketed paste on, the prompt drawn; typed keys redraw; Enter leaves the line above', async (t) => {
+  const term = fakeTerminal();
+  const { line, actions } = startLine(term);
+  t.same(term.rawModes, [true]);
+  t.equal(await term.output(), '\x1b[?2004h\r\x1b[K> \r\x1b[2C', 'bracketed paste on, then the prompt with the cursor after it');
+  term.stdin.write('hi');
+  t.equal(await term.output(), '\r\x1b[K> hi\r\x1b[4C');
+  term.stdin.write('\r');
+  t.equal(await term.output(), '\r\x1b[K> hi\n\r\x1b[K> \r\x1b[2C', 'the sent line stays, a new prompt below');
+  t.same(actions, [{ type: 'line', text: 'hi' }]);
+  line.stop();
+  t.equal(await term.output(), '\r\x1b[K\x1b[?2004l', 'stop: the row cleared, bracketed paste off');
+  t.same(term.rawModes, [true, false], 'and raw mode off');
+  t.equal(term.signals.listenerCount('exit'), 0, 'the exit hook removed');
+});
+
+t.test('Output writes above the line: hide, the message, show', async (t) => {
+  const term = fakeTerminal();
+  const { line } = startLine(term);
+  const options = parseCommandLine(['127.0.0.1', '8001', 'both'], {}) as CliOptions;
+  const output = new Output(options, term.io);
+  output.setInputLine(line);
+  term.stdin.write('half');
+  await term.output();
+  output.message({ type: 'text', bytes: Buffer.from('xxhello'), ranges: [2, 7] });
+  output.flush();
+  t.equal(await term.output(), '\r\x1b[K< hello\n\r\x1b[K> half\r\x1b[6C', 'row cleared, the message, the half line drawn again');
+  line.stop();
+});
+
+t.test('Ctrl-Z: the terminal put back, the process suspended; SIGCONT: raw mode again and the line redrawn', async (t) => {
+  const term = fakeTerminal();
+  const { line, actions } = startLine(term);
+  term.stdin.write('draft');
+  await term.output();
+  term.stdin.write('\x1a');
+  const before = await term.output();
+  t.match(before, '\r\x1b[K\x1b[?2004l', 'restored before stopping');
+  t.equal(term.suspensions(), 1, 'the process was suspended');
+  t.same(term.rawModes, [true, false]);
+  t.same(actions, [{ type: 'suspend' }]);
+  term.signals.emit('SIGCONT');
+  t.same(term.rawModes, [true, false, true], 'raw again after fg');
+  t.equal(await term.output(), '\x1b[?2004h\r\x1b[K> draft\r\x1b[7C', 'the line, as it was');
+  line.stop();
+  t.equal(term.signals.listenerCount('SIGCONT'), 0);
+});
+
+t.test('Ctrl-L clears the screen and draws the line again at the top', async (t) => {
+  const term = fakeTerminal();
+  const { line } = startLine(term);
+  term.stdin.write('keep');
+  await term.output();
+  term.stdin.write('\x0c');
+  t.equal(await term.output(), '\x1b[H\x1b[2J\r\x1b[K> keep\r\x1b[6C');
+  line.stop();
+});
+
+t.test('process exit while the line is up puts the terminal back', async (t) => {
+  const term = fakeTerminal();
+  startLine(term);
+  await term.output();
+  term.signals.emit('exit');
+  t.equal(await term.output(), '\r\x1b[K\x1b[?2004l');
+  t.same(term.rawModes, [true, false]);
+});
+
+t.test('the whole client on a stand-in terminal: typed lines are sent, Ctrl-D closes with 1000, the terminal is put back', async (t) => {
+  const server = await startFakeServer({
+    script: async (session) => {
+      await session.waitForClose();
+      await session.send(close(1000));
+      session.end();
+    },
+  });
+  t.teardown(() => server.close());
+  const term = fakeTerminal();
+  const status = main(['127.0.0.1', String(server.port), 'both'], term.io);
+  for (let waited = 0; server.sessions.length === 0 || server.sessions[0]!.request === ''; waited += 10) {
+    if (waited > 5000) return t.fail('no connection');
+    await delay(10);
+  }
+  await delay(50);
+  term.stdin.write('typed on the line\r');
+  term.stdin.write('\x04');
+  t.equal(await status, 0);
+  const frames = server.sessions[0]!.frames.map((f) => [f.opcode, f.payload.toString('latin1')]);
+  t.same(frames, [[OP.TEXT, 'typed on the line'], [OP.CLOSE, '\x03\xe8']]);
+  t.same(term.rawModes, [true, false], 'raw mode on, then off');
+  t.match(await term.output(), /\x1b\[\?2004l/, 'bracketed paste off at the end');
+});
