@@ -5,7 +5,7 @@ import t from 'tap';
 import type { WebSocket } from 'ws';
 import { reconnectDelay } from '../client.ts';
 import { delay, runInProcess } from './helpers.ts';
-import { OP, close, runAgainstFakeServer } from './fake-server.ts';
+import { OP, close, ping, runAgainstFakeServer, validResponse } from './fake-server.ts';
 import { startChatServer } from './server.ts';
 
 t.test('keepalive: a server that stops answering PINGs is declared dead', async (t) => {
@@ -92,4 +92,17 @@ t.test('reconnect: after a server CLOSE 1012 (restart), it tries again', async (
   t.match(client.stderr(), /closed by server: 1012 restarting[\s\S]*reconnecting in/);
   client.kill('SIGINT');
   t.equal(await client.exit, 0);
+});
+
+t.test('-P says when a PING gets no PONG: one that arrives after the client\'s CLOSE', async (t) => {
+  // The first PING comes in the same write as the 101, so it is answered before the queued /quit is read.
+  const result = await runAgainstFakeServer(async (session) => {
+    await session.waitForClose();
+    await session.send([ping('after'), close(1000)]);
+    session.end();
+  }, ['-P', '--slash', 'producer'], { input: '/quit\n', respond: (key) => Buffer.concat([Buffer.from(validResponse(key)), ping('before')]) });
+  t.equal(result.status, 0);
+  t.match(result.stderr, 'PING received (6 bytes), PONG sent');
+  t.match(result.stderr, 'PING received (5 bytes), no PONG (the client is closing)');
+  t.same(result.frames.filter((f) => f.opcode === OP.PONG).map((f) => f.payload.toString()), ['before'], 'and none was sent');
 });
