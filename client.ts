@@ -738,6 +738,8 @@ export class ClientConnection {
   private writingPaused = false;
   /** The latest PING's payload, answered when writing resumes: earlier unsent PONGs are dropped. */
   private pongDue: Buffer | null = null;
+  /** A message is being sent in fragments (sendFragment): the next fragment is a CONTINUATION. */
+  private sendingFragments = false;
 
   constructor(options: ConnectionOptions) {
     this.key = options.key ?? randomBytes(16).toString('base64');
@@ -839,8 +841,22 @@ export class ClientConnection {
   }
 
   private sendData(opcode: number, payload: Buffer): boolean {
-    if (!this.acceptsMessages) return false;
+    // A whole message cannot go between the fragments of another (RFC 6455 5.4); the shell never asks.
+    if (!this.acceptsMessages || this.sendingFragments) return false;
     this.sendFrame(opcode, payload);
+    return true;
+  }
+
+  /**
+   * A message sent while it is still arriving (a line longer than the shell holds), fragment by fragment
+   * (RFC 6455 5.4): the first is TEXT or BINARY with FIN clear, the rest CONTINUATION, and `fin` ends it.
+   * Control frames may go between fragments; a CLOSE may end the connection in the middle of one.
+   */
+  sendFragment(binary: boolean, payload: Buffer, fin: boolean): boolean {
+    if (!this.acceptsMessages) return false;
+    const opcode = this.sendingFragments ? Opcode.CONTINUATION : binary ? Opcode.BINARY : Opcode.TEXT;
+    this.sendingFragments = !fin;
+    this.sendFrame(opcode, payload, fin);
     return true;
   }
 
@@ -854,10 +870,10 @@ export class ClientConnection {
     return payload.length <= MAX_CONTROL_PAYLOAD && this.sendData(Opcode.PONG, payload);
   }
 
-  private sendFrame(opcode: number, payload: Buffer): void {
-    this.outgoing.push(encodeFrame(opcode, payload, randomMaskKey()));
+  private sendFrame(opcode: number, payload: Buffer, fin = true): void {
+    this.outgoing.push(encodeFrame(opcode, payload, randomMaskKey(), fin));
     if (this.traceFrames) {
-      const header = { fin: true, rsv: 0, opcode, masked: true, maskKey: null, payloadLength: payload.length };
+      const header = { fin, rsv: 0, opcode, masked: true, maskKey: null, payloadLength: payload.length };
       this.events.push({ type: 'frame', direction: 'sent', header, controlPayload: opcode >= 0x8 ? payload : null });
     }
   }
@@ -2156,6 +2172,13 @@ export class Attempt {
     return sent;
   }
 
+  /** A fragment of a message still arriving (a long line); `last` ends it. */
+  sendPiece(piece: Buffer, last: boolean): boolean {
+    const sent = this.connection.sendFragment(this.options.sendBinary, piece, last);
+    this.step();
+    return sent;
+  }
+
   ping(payload: Buffer): boolean {
     const sent = this.connection.sendPing(payload);
     if (sent) {
@@ -2237,8 +2260,12 @@ export class Attempt {
 
   private showClose(code: number, reason: string, initiator: 'server' | 'client'): void {
     this.display.json({ type: 'close', code, reason, by: initiator });
-    if (initiator === 'client') return this.display.status('connection closed');
-    const message = `closed by server: ${code}${reason ? ' ' + reason : ''}`;
+    const said = `${code}${reason ? ' ' + reason : ''}`;
+    // An answer to the client's CLOSE echoes its code; another code is the server's own CLOSE, which crossed
+    // the client's on the way (or its reason for refusing it): say what it was.
+    const echo = initiator === 'client' && code === (this.connection.closeSent?.code ?? CloseCode.NO_STATUS);
+    if (echo) return this.display.status('connection closed');
+    const message = initiator === 'server' ? `closed by server: ${said}` : `connection closed; the server closed it too: ${said}`;
     if (exitStatusFor(this.connection) === ExitStatus.OK) this.display.status(message);
     else this.display.error(message);
   }
@@ -2500,11 +2527,19 @@ export class Output implements Display {
 // handed to the client; or, on a terminal, the lines the input line's editor produces (§ 9). Nothing
 // accepted is dropped silently: lines wait in one queue while no connection is open (before OPEN, between
 // reconnects), a full queue pauses stdin instead of growing, and lines that could not be sent are counted.
+// A line of any size goes out while it is still arriving, as a fragmented message, so memory does not grow
+// with its length.
 
 /** Bytes of input queued before OPEN past which stdin is paused until the connection opens. */
 const QUEUE_HIGH_WATER = 4 * 1024 * 1024;
 /** Lines queued while no connection is open past which stdin is paused too (many short lines, little memory each). */
 const MAX_WAITING_LINES = 100_000;
+/**
+ * A line is held until it ends, or until this much of it has come: then it goes out while it is still
+ * arriving, in fragments of about this size (small enough to bound memory, large enough for servers that
+ * limit a message's fragments: ws allows 16,384, so 16 GiB). Shorter lines go whole, one frame each.
+ */
+const FRAGMENT_SIZE = 1024 * 1024;
 
 /** What LineInput needs from its owner (ChatClient). */
 export interface InputHost {
@@ -2513,6 +2548,12 @@ export interface InputHost {
    * null when no connection is open (they wait in the queue, in order).
    */
   take(lines: readonly Buffer[]): number | null;
+  /**
+   * A piece of a line still arriving, to send now as a fragment (`first` starts the message, `last` ends
+   * it): true when sent, false when it could not be (the line is then lost), null for a first piece while
+   * no connection is open (it waits).
+   */
+  takePiece(piece: Buffer, first: boolean, last: boolean): boolean | null;
   /** End of input: stdin's EOF when lines are read, or Ctrl-D on a terminal. */
   inputEnded(): void;
 }
@@ -2520,8 +2561,23 @@ export interface InputHost {
 type InputPause = 'socket' | 'queue';
 
 /**
+ * The end of the last complete UTF-8 sequence in `data`: the bytes after it (at most three) begin a
+ * character that the next piece may complete.
+ */
+function completeUtf8Length(data: Buffer): number {
+  for (let back = 1; back <= Math.min(3, data.length); back++) {
+    const byte = data.readUInt8(data.length - back);
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: its lead is further back
+    const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return length > back ? data.length - back : data.length;
+  }
+  return data.length;
+}
+
+/**
  * stdin as lines: split at the separator (CR LF too), made valid UTF-8 (unless --binary), and handed to the
- * host, or held in the one queue while no connection is open. Owns the count of lines not sent.
+ * host, or held in the one queue while no connection is open. A line longer than FRAGMENT_SIZE is
+ * handed over in pieces as it arrives. Owns the count of lines not sent.
  */
 export class LineInput {
   private readonly stdin: ClientIo['stdin'];
@@ -2533,12 +2589,20 @@ export class LineInput {
   private readonly separator: number;
   /** --binary: messages are bytes, sent exactly (no CR stripping, no UTF-8 repair). */
   private readonly binary: boolean;
-  /** -x: messages sent first when the connection opens, before any line read. */
-  private execute: Buffer[];
+  /** -x: messages sent first each time a connection opens, before any line read. */
+  private readonly execute: readonly Buffer[];
+  private executeSent = false;
   private queue: Buffer[] = [];
   private queueBytes = 0;
-  /** The line being read: the pieces of it that arrived so far, joined once its end comes. */
+  /** The line being read, what of it is not sent yet: the pieces that arrived, joined once. */
   private partial: Buffer[] = [];
+  private partialBytes = 0;
+  /** The line being read is going out in fragments (see FRAGMENT_SIZE). */
+  private streaming = false;
+  /** The line being read could not be sent (the connection closed under it): the rest of it is dropped. */
+  private lost = false;
+  /** The end of what was streamed, held back: an incomplete UTF-8 sequence, or a CR that may begin CR LF. */
+  private held: Buffer = EMPTY;
   /** stdin is read, by this class or by the terminal line. */
   private reading = false;
   private ended = false;
@@ -2571,7 +2635,7 @@ export class LineInput {
     return this.queue.length;
   }
 
-  /** Lines accepted that were not sent, so far (stop() adds what is still queued). */
+  /** Lines accepted that were not sent, so far (stop() adds what is still waiting). */
   get unsent(): number {
     return this.notSent;
   }
@@ -2590,9 +2654,12 @@ export class LineInput {
 
   /** Stop reading, and say how many lines were not sent. */
   stop(): void {
-    this.notSent += this.execute.length + this.queue.length;
-    this.execute = [];
+    const waiting = (this.executeSent ? 0 : this.execute.length) + this.queue.length;
+    // A line read in part, or going out when the connection ended, was not sent either.
+    this.notSent += waiting + (this.partial.length > 0 || this.streaming ? 1 : 0);
     this.queue = [];
+    this.partial = [];
+    this.streaming = false;
     if (this.notSent > 0) this.output.error(`${this.notSent} input line${this.notSent === 1 ? ' was' : 's were'} not sent`);
     if (!this.reading) return;
     this.reading = false;
@@ -2621,20 +2688,13 @@ export class LineInput {
     const lines: Buffer[] = [];
     let start = 0;
     for (let end = chunk.indexOf(this.separator); end !== -1; end = chunk.indexOf(this.separator, start)) {
-      const piece = chunk.subarray(start, end);
-      lines.push(this.normalise(this.partial.length === 0 ? piece : this.joinPartial(piece)));
+      const line = this.endLine(chunk.subarray(start, end));
+      if (line !== null) lines.push(line);
       start = end + 1;
     }
-    // Kept as pieces, joined once at the line's end: a 60 MB line is not copied again with every chunk.
-    if (start < chunk.length) this.partial.push(chunk.subarray(start));
     if (lines.length > 0) this.accept(lines);
+    if (start < chunk.length) this.continueLine(chunk.subarray(start));
   };
-
-  private joinPartial(last: Buffer): Buffer {
-    const line = Buffer.concat([...this.partial, last]);
-    this.partial = [];
-    return line;
-  }
 
   private readonly onEnd = (): void => {
     this.ended = true;
@@ -2642,19 +2702,100 @@ export class LineInput {
     if (this.readsLines || this.isTTY) this.host.inputEnded();
   };
 
-  /** On quit: a last line without a newline is still a line. */
+  /** The line being read ends with `last`: a whole line to send, or null when it went (or was lost) in fragments. */
+  private endLine(last: Buffer): Buffer | null {
+    if (this.lost) {
+      this.lost = false;
+      return null;
+    }
+    if (this.streaming) {
+      this.sendHeld(last, true);
+      this.streaming = false;
+      return null;
+    }
+    const line = this.partial.length === 0 ? last : Buffer.concat([...this.partial, last]);
+    this.partial = [];
+    this.partialBytes = 0;
+    return this.normalise(line);
+  }
+
+  /** More of a line that has not ended: held (kept as pieces, joined once), and sent as a fragment once long. */
+  private continueLine(piece: Buffer): void {
+    if (this.lost) return;
+    this.partial.push(piece);
+    this.partialBytes += piece.length;
+    if (this.partialBytes >= FRAGMENT_SIZE && this.queue.length === 0) this.sendHeld(EMPTY, false);
+    // Waiting for a connection: a long line pauses stdin as a full queue does.
+    if (this.partialBytes > QUEUE_HIGH_WATER) this.pause('queue');
+  }
+
+  /** What is held of the line, and `more`, go out as its next fragment; a first one waits while no connection is open. */
+  private sendHeld(more: Buffer, last: boolean): void {
+    const first = !this.streaming;
+    const data = Buffer.concat([...this.partial, more]);
+    this.partial = [];
+    this.partialBytes = 0;
+    const sent = this.host.takePiece(this.prepareText(data, last), first, last);
+    if (sent === null) {
+      // No connection yet: the line waits whole, as it came (nothing of it was held back before).
+      this.held = EMPTY;
+      this.partial = [data];
+      this.partialBytes = data.length;
+    } else if (sent) {
+      this.streaming = !last;
+    } else {
+      this.loseLine();
+    }
+  }
+
+  /** The connection closed under a line going out: it is counted once, and what is left of it dropped. */
+  private loseLine(): void {
+    this.notSent++;
+    this.streaming = false;
+    this.lost = true;
+    this.held = EMPTY;
+    this.partial = [];
+    this.partialBytes = 0;
+  }
+
+  /**
+   * A piece of a streamed line, ready to send: valid UTF-8 (repaired as a whole line would be), without the
+   * line's final CR; an incomplete character or a CR at its end is held back for the next piece.
+   */
+  private prepareText(piece: Buffer, last: boolean): Buffer {
+    if (this.binary) return piece;
+    const data = this.held.length === 0 ? piece : Buffer.concat([this.held, piece]);
+    let end = data.length;
+    if (this.separator === 0x0a && data[end - 1] === 0x0d) end--;
+    if (!last) end = completeUtf8Length(data.subarray(0, end));
+    this.held = last ? EMPTY : Buffer.from(data.subarray(end));
+    return this.validUtf8(data.subarray(0, end));
+  }
+
+  /** At the end of input: a last line without a newline is still a line (one going out in fragments is finished). */
   finishPartialLine(): void {
-    if (this.partial.length > 0) this.accept([this.normalise(this.joinPartial(EMPTY))]);
+    if (this.partial.length === 0 && !this.streaming) return;
+    const line = this.endLine(EMPTY);
+    if (line !== null) this.accept([line]);
+  }
+
+  /** On an interrupt: a line going out in fragments has not ended, so it is not finished: it counts as not sent. */
+  abandonStreamedLine(): void {
+    if (this.streaming) this.loseLine();
   }
 
   private normalise(line: Buffer): Buffer {
     if (this.binary) return line;
     if (this.separator === 0x0a && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
-    if (isUtf8(line)) return line;
-    // A TEXT frame must be valid UTF-8: send the line with U+FFFD replacements rather than lose it.
+    return this.validUtf8(line);
+  }
+
+  /** A TEXT frame must be valid UTF-8: invalid bytes are sent as U+FFFD rather than the line lost. */
+  private validUtf8(bytes: Buffer): Buffer {
+    if (isUtf8(bytes)) return bytes;
     if (!this.warnedInvalid) this.output.error('warning: input is not valid UTF-8; invalid bytes are sent as U+FFFD');
     this.warnedInvalid = true;
-    return Buffer.from(line.toString('utf8'), 'utf8');
+    return Buffer.from(bytes.toString('utf8'), 'utf8');
   }
 
   private accept(lines: Buffer[]): void {
@@ -2673,14 +2814,18 @@ export class LineInput {
     if (this.queueBytes > QUEUE_HIGH_WATER || this.queue.length >= MAX_WAITING_LINES) this.pause('queue');
   }
 
-  /** A connection is open: the -x messages, then the queued lines go to the host, in order, and reading goes on. */
+  /**
+   * A connection is open: the -x messages (at every connection), then the queued lines go to the host, in
+   * order, then a long line that waited starts going out, and reading goes on.
+   */
   flush(): void {
     const lines = this.execute.concat(this.queue);
-    this.execute = [];
+    this.executeSent = true;
     this.queue = [];
     this.queueBytes = 0;
-    this.resume('queue');
     if (lines.length > 0) this.accept(lines);
+    if (this.partialBytes >= FRAGMENT_SIZE && this.queue.length === 0) this.sendHeld(EMPTY, false);
+    this.resume('queue');
   }
 
   pause(reason: InputPause): void {
@@ -3236,6 +3381,8 @@ class ChatClient implements AttemptHost, InputHost {
   /** Messages printed, for --count. */
   private shown = 0;
   private wakeFromBackoff: (() => void) | null = null;
+  /** Where the first fragment of the line going out in pieces went. */
+  private fragmentsTo: Attempt | null = null;
 
   constructor(options: CliOptions, output: Output, io: ClientIo) {
     this.options = options;
@@ -3268,8 +3415,9 @@ class ChatClient implements AttemptHost, InputHost {
     }
     this.waitTimer.clear();
     this.listen(false);
+    // A script must be able to tell that input was lost, or that the answer never came.
+    if (this.input.unsent > 0) status = ExitStatus.FAILURE;
     if (this.options.count !== Infinity && this.shown < this.options.count) {
-      // A script must be able to tell that the answer never came.
       this.output.error(`got ${this.shown} of ${this.options.count} message${this.options.count === 1 ? '' : 's'}`);
       status = ExitStatus.FAILURE;
     }
@@ -3391,16 +3539,38 @@ class ChatClient implements AttemptHost, InputHost {
 
   // ---- InputHost
 
-  /** Lines go out now on an open connection; before OPEN or between attempts they wait (null). */
-  take(lines: readonly Buffer[]): number | null {
+  /** The attempt lines can go to now: an open one (before OPEN or between attempts, lines wait). */
+  private get openAttempt(): Attempt | null {
     const attempt = this.attempt;
-    if (attempt === null || attempt.finished || attempt.state === 'HANDSHAKING') return null;
-    return this.deliver(attempt, lines);
+    return attempt === null || attempt.finished || attempt.state === 'HANDSHAKING' ? null : attempt;
   }
 
-  /** End of stdin: quit at once (Ctrl-D on a terminal, or without -w), or begin the -w wait. */
+  take(lines: readonly Buffer[]): number | null {
+    const attempt = this.openAttempt;
+    return attempt === null ? null : this.deliver(attempt, lines);
+  }
+
+  /** A long line's fragments go to the connection its first one went to: on another, the line is lost. */
+  takePiece(piece: Buffer, first: boolean, last: boolean): boolean | null {
+    const attempt = this.openAttempt;
+    if (first) this.fragmentsTo = attempt;
+    if (attempt === null) return first ? null : false;
+    if (attempt !== this.fragmentsTo) return false;
+    if (first && this.options.slash && piece[0] === 0x2f) {
+      // --slash: "//" escapes a line starting with "/"; a command is never this long, so it is not sent.
+      if (piece[1] !== 0x2f) return false;
+      piece = piece.subarray(1);
+    }
+    return attempt.sendPiece(piece, last);
+  }
+
+  /**
+   * End of stdin: its last line is complete. Then quit at once (Ctrl-D on a terminal, or with neither -w nor
+   * --count), or keep receiving: for the -w wait, or until --count messages came.
+   */
   inputEnded(): void {
-    if (this.options.waitMs === null || this.input.isTTY) this.quit(CloseCode.NORMAL);
+    this.input.finishPartialLine();
+    if (this.input.isTTY || (this.options.waitMs === null && this.options.count === Infinity)) this.quit(CloseCode.NORMAL);
     else this.startWaitWhenInputDone();
   }
 
@@ -3480,6 +3650,8 @@ class ChatClient implements AttemptHost, InputHost {
   // ---- quitting
 
   private quit(code: number, reason = ''): void {
+    // A line still going out in fragments has not ended: it is not sent whole. One held whole still goes.
+    this.input.abandonStreamedLine();
     this.input.finishPartialLine();
     this.quitRequest = { code, reason };
     this.endBackoff();

@@ -1,9 +1,11 @@
-// What goes to the server from stdin: invalid UTF-8 repaired, --slash commands.
+// What goes to the server from stdin: invalid UTF-8 repaired, --slash commands, and lines of any size,
+// sent while they arrive as fragmented messages.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
+import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { runInProcess } from './helpers.ts';
-import { OP, close, runAgainstFakeServer } from './fake-server.ts';
+import { delay, runInProcess } from './helpers.ts';
+import { OP, close, ping, runAgainstFakeServer, startFakeServer, type ClientFrame, type FakeSession } from './fake-server.ts';
 import { startChatServer } from './server.ts';
 
 t.test('invalid UTF-8 on stdin is sent with U+FFFD replacements, with one warning', async (t) => {
@@ -47,4 +49,145 @@ t.test('--slash: /ping, /pong, /close CODE REASON, // escapes; invalid codes ref
     session.end();
   }, ['producer'], { input: '/close\n' });
   t.same(plain.frames.map((f) => [f.opcode, f.payload.toString('hex')]), [[OP.TEXT, Buffer.from('/close').toString('hex')], [OP.CLOSE, '03e8']], 'without --slash, /close is a chat message');
+});
+
+// ---- lines of any size
+
+const MiB = 1024 * 1024;
+
+/** Write `data` to the client's stdin in pieces of `size` bytes, as a pipe delivers it (64 KiB by default). */
+async function pipeIn(stdin: Writable, data: Buffer, size = 64 * 1024, pauseMs = 0): Promise<void> {
+  for (let at = 0; at < data.length; at += size) {
+    if (!stdin.write(data.subarray(at, at + size))) await new Promise((resolve) => stdin.once('drain', resolve));
+    if (pauseMs > 0) await delay(pauseMs);
+  }
+}
+
+/** A fake server that answers the client's CLOSE and records every frame; `script` runs first. */
+async function recordingServer(t: Test, script: (session: FakeSession) => Promise<void> = async () => {}) {
+  const server = await startFakeServer({
+    script: async (session) => {
+      await script(session);
+      const closeFrame = await session.waitForClose(20_000);
+      await session.send(close(closeFrame.payload.length >= 2 ? closeFrame.payload.readUInt16BE(0) : 1000));
+      session.end();
+    },
+  });
+  t.teardown(() => server.close());
+  return server;
+}
+
+/** The client's data frames, and their payloads joined per message. */
+function messagesFrom(frames: ClientFrame[]) {
+  const data = frames.filter((f) => f.opcode === OP.TEXT || f.opcode === OP.BINARY || f.opcode === OP.CONT);
+  const messages: Buffer[] = [];
+  let current: Buffer[] = [];
+  for (const frame of data) {
+    current.push(frame.payload);
+    if (frame.fin) {
+      messages.push(Buffer.concat(current));
+      current = [];
+    }
+  }
+  return { data, messages, unfinished: current.length > 0 };
+}
+
+t.test('a line of 5 MiB goes out while it arrives, as fragments of about 1 MiB; short lines stay one frame each', async (t) => {
+  const server = await recordingServer(t);
+  const long = Buffer.alloc(5 * MiB, 'w');
+  const client = runInProcess(['127.0.0.1', String(server.port), 'producer']);
+  await client.waitFor('stderr', 'connected');
+  await pipeIn(client.stdin!, Buffer.concat([Buffer.from('short one\n'), long, Buffer.from('\nshort two\n')]));
+  client.stdin!.end();
+  t.equal(await client.exit, 0, client.stderr());
+  const { data, messages } = messagesFrom(server.sessions[0]!.frames);
+  t.same(messages.map((m) => m.length), [9, 5 * MiB, 9], 'three messages, in order');
+  t.ok(messages[1]!.equals(long), 'the long line intact');
+  const fragments = data.slice(1, -1);
+  t.same([fragments[0]!.opcode, fragments.at(-1)!.opcode], [OP.TEXT, OP.CONT], 'TEXT first, then CONTINUATION');
+  t.same(fragments.map((f) => f.fin), [...fragments.slice(1).map(() => false), true], 'FIN on the last fragment only');
+  t.ok(fragments.length >= 5 && fragments.every((f) => f.payload.length <= 1.1 * MiB), `${fragments.length} fragments of at most about 1 MiB`);
+  t.same([data[0]!.fin, data.at(-1)!.fin], [true, true], 'the short lines are single frames');
+});
+
+t.test('a streamed line is repaired as a whole line would be: a character cut between pieces stays whole; CR LF ends it', async (t) => {
+  const server = await recordingServer(t);
+  const body = Buffer.concat([Buffer.alloc(MiB + 5, 'a'), Buffer.from('é'), Buffer.alloc(MiB, 'b'), Buffer.from([0xff]), Buffer.alloc(10, 'c'), Buffer.from('\r\n')]);
+  const client = runInProcess(['127.0.0.1', String(server.port), 'producer']);
+  await client.waitFor('stderr', 'connected');
+  // Pieces cut through the middle of "é" (C3 A9), and between the CR and the LF.
+  await pipeIn(client.stdin!, body, MiB + 6);
+  client.stdin!.end();
+  t.equal(await client.exit, 0, client.stderr());
+  const { messages } = messagesFrom(server.sessions[0]!.frames);
+  t.equal(messages.length, 1);
+  t.equal(messages[0]!.toString('utf8'), `${'a'.repeat(MiB + 5)}é${'b'.repeat(MiB)}\uFFFD${'c'.repeat(10)}`, 'é whole, FF as U+FFFD, no CR');
+  t.equal(client.stderr().match(/not valid UTF-8/g)?.length, 1, 'one warning');
+});
+
+t.test('--binary -0: a big message goes out in BINARY fragments, byte for byte', async (t) => {
+  const server = await recordingServer(t);
+  const blob = Buffer.from(Array.from({ length: 3 * MiB }, (_, i) => (i * 7) & 0xff).filter((b) => b !== 0));
+  const client = runInProcess(['--binary', '-0', '127.0.0.1', String(server.port), 'producer']);
+  await client.waitFor('stderr', 'connected');
+  await pipeIn(client.stdin!, Buffer.concat([blob, Buffer.from([0])]));
+  client.stdin!.end();
+  t.equal(await client.exit, 0, client.stderr());
+  const { data, messages } = messagesFrom(server.sessions[0]!.frames);
+  t.equal(data[0]!.opcode, OP.BINARY);
+  t.ok(data.length > 1, 'fragmented');
+  t.ok(messages[0]!.equals(blob), 'the exact bytes');
+});
+
+t.test('a PING between the fragments of a streamed line is answered between them', async (t) => {
+  const server = await recordingServer(t, async (session) => {
+    await session.waitForFrame((f) => f.opcode === OP.TEXT && !f.fin, 10_000);
+    await session.send(ping('mid-message'));
+  });
+  const client = runInProcess(['127.0.0.1', String(server.port), 'producer']);
+  await client.waitFor('stderr', 'connected');
+  await pipeIn(client.stdin!, Buffer.concat([Buffer.alloc(4 * MiB, 'p'), Buffer.from('\n')]), 256 * 1024, 20);
+  client.stdin!.end();
+  t.equal(await client.exit, 0, client.stderr());
+  const frames = server.sessions[0]!.frames;
+  const pongAt = frames.findIndex((f) => f.opcode === OP.PONG);
+  const lastFragment = frames.findIndex((f) => f.opcode === OP.CONT && f.fin);
+  t.ok(pongAt > 0 && pongAt < lastFragment, `the PONG (frame ${pongAt}) went before the last fragment (frame ${lastFragment})`);
+  t.equal(frames[pongAt]!.payload.toString(), 'mid-message');
+  t.equal(messagesFrom(frames).messages[0]!.length, 4 * MiB, 'the line whole');
+});
+
+t.test('Ctrl-C in the middle of a streamed line: CLOSE between its fragments, the line counted as not sent, exit 1', async (t) => {
+  const server = await recordingServer(t, async (session) => {
+    await session.waitForFrame((f) => f.opcode === OP.TEXT && !f.fin, 10_000);
+  });
+  const client = runInProcess(['127.0.0.1', String(server.port), 'producer']);
+  await client.waitFor('stderr', 'connected');
+  await pipeIn(client.stdin!, Buffer.alloc(2 * MiB, 'i'));
+  await delay(100);
+  client.kill('SIGINT');
+  t.equal(await client.exit, 1, 'a line was lost: exit 1');
+  t.match(client.stderr(), 'wsc: 1 input line was not sent');
+  const { unfinished } = messagesFrom(server.sessions[0]!.frames);
+  t.ok(unfinished, 'the message was never finished');
+  t.equal(server.sessions[0]!.frames.at(-1)!.opcode, OP.CLOSE, 'the CLOSE came after its fragments');
+});
+
+t.test('the server closes in the middle of a streamed line: it counts as not sent, exit 1 even for a normal closure', async (t) => {
+  const server = await startFakeServer({
+    script: async (session) => {
+      await session.waitForFrame((f) => f.opcode === OP.TEXT && !f.fin, 10_000);
+      await session.send(close(1000, 'enough'));
+      await session.waitForClose();
+      session.end();
+    },
+  });
+  t.teardown(() => server.close());
+  const client = runInProcess(['127.0.0.1', String(server.port), 'producer']);
+  await client.waitFor('stderr', 'connected');
+  void pipeIn(client.stdin!, Buffer.alloc(3 * MiB, 's')).catch(() => {});
+  t.equal(await client.exit, 1);
+  t.match(client.stderr(), 'closed by server: 1000 enough');
+  t.match(client.stderr(), 'wsc: 1 input line was not sent');
+  t.ok(messagesFrom(server.sessions[0]!.frames).unfinished, 'no FIN was sent for the line');
 });

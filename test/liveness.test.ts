@@ -106,3 +106,29 @@ t.test('-P says when a PING gets no PONG: one that arrives after the client\'s C
   t.match(result.stderr, 'PING received (5 bytes), no PONG (the client is closing)');
   t.same(result.frames.filter((f) => f.opcode === OP.PONG).map((f) => f.payload.toString()), ['before'], 'and none was sent');
 });
+
+t.test('reconnect: the -x messages go at every OPEN (the subscription is renewed); stdin lines go once', async (t) => {
+  let server = await startChatServer({ port: 0 });
+  const port = server.port;
+  t.teardown(() => server.close());
+  const received: string[][] = [];
+  const listen = (s: typeof server) => s.wss.on('connection', (ws: WebSocket) => {
+    const messages: string[] = [];
+    received.push(messages);
+    ws.on('message', (data) => messages.push(data.toString()));
+  });
+  listen(server);
+  const client = runInProcess(['--reconnect', '-x', 'subscribe prices', `ws://127.0.0.1:${port}/both`], { killAfterMs: 30_000 });
+  await client.waitFor('stderr', 'connected');
+  client.stdin!.write('typed once\n');
+  await delay(300);
+  await server.close();
+  await client.waitFor('stderr', /reconnecting in/);
+  server = await startChatServer({ port });
+  listen(server);
+  await client.waitFor('stderr', /connected[\s\S]*connected/, 15_000);
+  await delay(200);
+  client.kill('SIGINT');
+  t.equal(await client.exit, 0);
+  t.same(received, [['subscribe prices', 'typed once'], ['subscribe prices']], '-x on both connections, the line on the first only');
+});

@@ -121,3 +121,22 @@ t.test('--timestamps: each message and status line starts with the local time; J
   t.equal(await untimed.exit, 0);
   t.equal(untimed.stdout(), 'text:four\n', 'without --timestamps, output is exactly as before');
 });
+
+t.test('--count N waits for its N messages whatever stdin does: the README recipe with </dev/null', async (t) => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  t.teardown(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+  wss.on('connection', (ws) => ws.on('message', () => {
+    // A price feed: a message every 30 ms once subscribed.
+    let sent = 0;
+    const timer = setInterval(() => (sent < 12 && ws.readyState === ws.OPEN ? ws.send(`price ${++sent}`) : clearInterval(timer)), 30);
+    ws.on('close', () => clearInterval(timer));
+  }));
+  const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/stream`;
+  const run = runInProcess(['-x', '{"subscribe":"prices"}', '--count', '10', url], { stdin: 'ignore' });
+  t.equal(await run.exit, 0, run.stderr());
+  t.equal(run.stdout(), Array.from({ length: 10 }, (_, i) => `price ${i + 1}\n`).join(''), 'all ten, though stdin ended at once');
+  const bounded = runInProcess(['-x', '{"subscribe":"prices"}', '--count', '100', '-w', '0.2', url], { stdin: 'ignore' });
+  t.equal(await bounded.exit, 1, '-w bounds the wait');
+  t.match(bounded.stderr(), /got \d+ of 100 messages/);
+});
