@@ -11,12 +11,13 @@
 //   - § 3   The connection             the protocol as a state machine without I/O: bytes in, bytes and events out
 //   - § 4   The command line           options, usage, targets, redirects, proxies, credentials: resolved once, frozen
 //   - § 5   Presentation and secrets   peer text made safe to show, -v lines, redaction
-//   - § 6   The connection attempt     one socket pumped into one connection: listeners, timers, the select loop
-//   - § 7   Output                     stdout for messages, stderr for everything else
-//   - § 8   Input                      stdin as lines, and the queue they wait in while no connection is open
-//   - § 9   The terminal               keys, the line editor, the input line on the screen, the password prompt
-//   - § 10  The client                 the process's life across attempts: routing, redirects, reconnects, quitting
-//   - § 11  main                       main(argv, io) returns the exit status
+//   - § 6   Reaching the server        TCP, unix sockets, TLS, and tunnels through HTTP CONNECT and SOCKS5 proxies
+//   - § 7   The connection attempt     one socket pumped into one connection: listeners, timers, the select loop
+//   - § 8   Output                     stdout for messages, stderr for everything else
+//   - § 9   Input                      stdin as lines, long ones sent as they arrive; the queue before OPEN
+//   - § 10  The terminal               keys, the line editor, the input line on the screen, the password prompt
+//   - § 11  The client                 the process's life across attempts: routing, redirects, reconnects, quitting
+//   - § 12  main                       main(argv, io) returns the exit status
 //
 // Classes, and what each owns
 //   ByteQueue          received bytes not yet decoded, as chunks consumed from the front
@@ -37,6 +38,7 @@ import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { appendFileSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import * as net from 'node:net';
+import { lookup } from 'node:dns/promises';
 import { basename } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
@@ -687,8 +689,8 @@ export class MessageBuffer {
 }
 
 export interface ConnectionOptions {
-  host: string;
-  port: number;
+  /** The Host header's value (see hostHeader). */
+  hostHeader: string;
   path: string;
   /** base64 of 16 random bytes; a fresh one per connection unless a test pins it. */
   key?: string;
@@ -747,8 +749,7 @@ export class ClientConnection {
     this.messageBuffer = new MessageBuffer(this.maxMessageSize);
     this.subprotocols = options.subprotocols ?? [];
     this.traceFrames = options.traceFrames ?? false;
-    const host = authority(options.host, options.port);
-    this.request = buildHandshakeRequest(options.path, host, this.key, this.subprotocols, options.extraHeaders);
+    this.request = buildHandshakeRequest(options.path, options.hostHeader, this.key, this.subprotocols, options.extraHeaders);
     this.outgoing.push(Buffer.from(this.request, 'latin1'));
   }
 
@@ -1093,9 +1094,13 @@ export interface Target {
   port: number;
   role: Role;
   path: string;
+  /** A unix socket to connect to instead of host:port (--unix-socket, or a ws+unix: URL). */
+  unixSocket?: string;
 }
 
 export interface ProxyAddress {
+  /** http: CONNECT; socks5: the client resolves the name; socks5h: the proxy does. */
+  kind: 'http' | 'socks5' | 'socks5h';
   host: string;
   port: number;
   /** user:password for Proxy-Authorization, if the URL had them. */
@@ -1168,8 +1173,8 @@ export function usage(program: string): string {
   return `Usage: ${program} [options] HOST PORT ROLE
        ${program} [options] URL            (or -c URL)
 ROLE is producer (send each stdin line), consumer (print each message) or both. A URL is ws:// or wss://
-with any path and query, sent as given; its role is the path's when that is /producer, /consumer or /both,
-otherwise both (--role ROLE overrides).
+with any path and query, sent as given, or ws+unix:///PATH/TO/SOCKET:/REQUEST/PATH; its role is the path's
+when that is /producer, /consumer or /both, otherwise both (--role ROLE overrides).
 
 Connection:
   -c, --connect URL              the URL to connect to (as wscat's -c)
@@ -1182,8 +1187,10 @@ Connection:
   -s, --subprotocol NAME         offer a subprotocol (repeatable); the server's choice is reported
   -L, --location                 follow HTTP redirects of the upgrade request
       --max-redirects N          at most N redirects with -L (default 10)
-      --proxy URL                tunnel through an HTTP proxy (http://[user:pass@]host:port) with CONNECT;
-                                 without it, HTTP_PROXY / HTTPS_PROXY / NO_PROXY are honoured
+      --proxy URL                tunnel through a proxy: http://[user:pass@]host:port (CONNECT), or SOCKS5:
+                                 socks5:// (names resolved here) or socks5h:// (by the proxy, as ssh -D
+                                 wants); without it, HTTP_PROXY / HTTPS_PROXY / ALL_PROXY / NO_PROXY
+      --unix-socket PATH         connect to a unix socket (Host: the URL's host, as curl does)
       --connect-timeout SECONDS  give up if not connected and upgraded in time (default 10)
       --close-timeout SECONDS    wait this long for the server's CLOSE (default 5)
       --max-message-size BYTES   refuse larger incoming messages with 1009 (default 67108864)
@@ -1254,6 +1261,7 @@ const OPTIONS = {
   location: { type: 'boolean', short: 'L' },
   'max-redirects': { type: 'string' },
   proxy: { type: 'string' },
+  'unix-socket': { type: 'string' },
   slash: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   connect: { type: 'string', short: 'c' },
@@ -1285,9 +1293,15 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   if (values.help) return 'help';
   if (values.version) return 'version';
   const target = parseScriptingTarget(values, positionals);
+  if (values['unix-socket'] !== undefined) {
+    if (values['unix-socket'] === '') throw new UsageError('--unix-socket needs a PATH');
+    if (target.unixSocket !== undefined) throw new UsageError('--unix-socket and a ws+unix: URL both name a socket: give one');
+    target.unixSocket = values['unix-socket'];
+  }
+  if (target.unixSocket !== undefined && values.proxy !== undefined) throw new UsageError('--proxy does not go with a unix socket');
   const maxRedirects = values['max-redirects'] === undefined ? 10 : Number(values['max-redirects']);
   if (!Number.isInteger(maxRedirects) || maxRedirects < 0) throw new UsageError(`--max-redirects must be a whole number, not ${JSON.stringify(values['max-redirects'])}`);
-  const proxy = values.proxy ?? proxyFromEnvironment(target, env);
+  const proxy = values.proxy ?? (target.unixSocket === undefined ? proxyFromEnvironment(target, env) : null);
   return Object.freeze({
     target,
     connectTimeoutMs: parseSeconds('connect-timeout', values['connect-timeout'], 10_000),
@@ -1360,14 +1374,15 @@ function targetFromUrl(url: URL, role: Role | null): Target {
 
 export function parseTarget(positionals: string[]): Target {
   const [first = ''] = positionals;
-  if (positionals.length === 1 && /^[a-z][a-z0-9+.-]*:\/\//i.test(first)) {
+  if (positionals.length === 1 && /^([a-z][a-z0-9+.-]*:\/\/|ws\+unix:)/i.test(first)) {
     let url: URL;
     try {
       url = new URL(first);
     } catch {
       throw new UsageError(`not a valid URL: ${first}`);
     }
-    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new UsageError(`URL scheme must be ws:// or wss://, not ${url.protocol}//`);
+    if (url.protocol === 'ws+unix:') return unixSocketTarget(url);
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new UsageError(`URL scheme must be ws://, wss:// or ws+unix:, not ${url.protocol}//`);
     const target = targetFromUrl(url, null);
     if (url.username) target.auth = decodeURIComponent(url.username) + (url.password ? `:${decodeURIComponent(url.password)}` : '');
     return target;
@@ -1381,6 +1396,19 @@ export function parseTarget(positionals: string[]): Target {
   if (!isRole(role)) throw new UsageError(`ROLE must be producer, consumer or both, not ${JSON.stringify(role)}`);
   if (rawHost === '') throw new UsageError('HOST must not be empty');
   return { secure: false, host: unbracket(rawHost), port, role, path: `/${role}` };
+}
+
+/**
+ * ws's form for a unix socket: ws+unix:///path/to.sock:/request/path?query. The request goes to the socket
+ * with Host: localhost, as curl --unix-socket sends it.
+ */
+function unixSocketTarget(url: URL): Target {
+  const colon = url.pathname.indexOf(':');
+  const socket = decodeURIComponent(colon < 0 ? url.pathname : url.pathname.slice(0, colon));
+  if (socket === '' || socket === '/') throw new UsageError(`a ws+unix: URL names the socket's path: ws+unix:///path/to.sock:/request/path, not ${url.href}`);
+  const requestPath = colon < 0 ? '/' : url.pathname.slice(colon + 1) || '/';
+  const named = ROLES.find((name) => requestPath === `/${name}`);
+  return { secure: false, host: 'localhost', port: 80, role: named ?? 'both', path: `${requestPath}${url.search}`, unixSocket: socket };
 }
 
 function isRole(text: string): text is Role {
@@ -1397,8 +1425,19 @@ function parseScriptingTarget(values: { connect?: string; role?: string }, posit
   return { ...target, role: values.role };
 }
 
+/** The target as a URL for status lines and `ps`: ws+unix: for a unix socket. */
 export function targetUrl(target: Target): string {
+  if (target.unixSocket !== undefined) return `${target.secure ? 'wss' : 'ws'}+unix://${target.unixSocket}:${target.path}`;
   return `${target.secure ? 'wss' : 'ws'}://${authority(target.host, target.port)}${target.path}`;
+}
+
+/**
+ * The Host header (RFC 9110 7.2): the URL's host, and its port unless it is the scheme's default, as
+ * browsers, curl and ws send it ("localhost" for a ws+unix: URL).
+ */
+export function hostHeader(target: Target): string {
+  const host = authority(target.host, target.port);
+  return target.port === (target.secure ? 443 : 80) ? host.slice(0, host.lastIndexOf(':')) : host;
 }
 
 /** Where a redirect's Location points, as a new target (http/https map to ws/wss); a string explains a refusal. */
@@ -1410,7 +1449,10 @@ export function redirectTarget(current: Target, location: string): Target | stri
     return `the server redirects to an invalid location: ${JSON.stringify(location)}`;
   }
   if (!['http:', 'ws:', 'https:', 'wss:'].includes(url.protocol)) return `the server redirects to an unsupported scheme: ${location}`;
-  return targetFromUrl(url, current.role);
+  const next = targetFromUrl(url, current.role);
+  // Another path on the same host of a unix socket is on the same socket.
+  if (current.unixSocket !== undefined && next.host === current.host) next.unixSocket = current.unixSocket;
+  return next;
 }
 
 // ---- the handshake's options
@@ -1440,6 +1482,13 @@ function parseHandshakeOptions(values: { header?: string[]; origin?: string; sub
 
 // ---- proxies
 
+/** The proxy schemes, with their default ports (curl's: 1080 for SOCKS). */
+const PROXY_KINDS: Record<string, { kind: ProxyAddress['kind']; port: number }> = {
+  'http:': { kind: 'http', port: 80 },
+  'socks5:': { kind: 'socks5', port: 1080 },
+  'socks5h:': { kind: 'socks5h', port: 1080 },
+};
+
 export function parseProxyUrl(text: string): ProxyAddress {
   let url: URL;
   try {
@@ -1447,16 +1496,24 @@ export function parseProxyUrl(text: string): ProxyAddress {
   } catch {
     throw new UsageError(`not a valid proxy URL: ${text}`);
   }
-  if (url.protocol !== 'http:') throw new UsageError(`the proxy must be an http:// proxy, not ${url.protocol}//`);
-  const port = url.port ? Number(url.port) : 80;
-  const auth = url.username ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : null;
-  return { host: unbracket(url.hostname), port, auth, display: `${url.hostname}:${port}` };
+  const scheme = PROXY_KINDS[url.protocol];
+  if (scheme === undefined) throw new UsageError(`the proxy must be http://, socks5:// or socks5h://, not ${url.protocol}//`);
+  const port = url.port ? Number(url.port) : scheme.port;
+  const user = decodeURIComponent(url.username), password = decodeURIComponent(url.password);
+  // SOCKS5 carries each in a byte-counted field (RFC 1929).
+  if (scheme.kind !== 'http' && (Buffer.byteLength(user) > 255 || Buffer.byteLength(password) > 255)) {
+    throw new UsageError('a SOCKS5 user name and password are at most 255 bytes each');
+  }
+  return { kind: scheme.kind, host: unbracket(url.hostname), port, auth: url.username ? `${user}:${password}` : null, display: `${url.hostname}:${port}` };
 }
 
-/** The proxy the environment asks for, as curl reads it: HTTPS_PROXY for wss, HTTP_PROXY for ws, unless NO_PROXY matches. */
+/**
+ * The proxy the environment asks for, as curl reads it: HTTPS_PROXY for wss, HTTP_PROXY for ws, ALL_PROXY
+ * for either when those are unset; none when NO_PROXY matches the host.
+ */
 export function proxyFromEnvironment(target: Target, env: NodeJS.ProcessEnv): string | null {
   const pick = (name: string) => env[name.toLowerCase()] || env[name.toUpperCase()] || '';
-  const proxy = target.secure ? pick('https_proxy') : pick('http_proxy');
+  const proxy = (target.secure ? pick('https_proxy') : pick('http_proxy')) || pick('all_proxy');
   if (!proxy) return null;
   const noProxy = pick('no_proxy').split(',').map((entry) => entry.trim().toLowerCase()).filter(Boolean);
   const host = target.host.toLowerCase();
@@ -1582,7 +1639,7 @@ function parseCount(values: { count?: string; '1'?: boolean }): number {
 //
 // What the user sees is made from what a peer sent, so it must be safe: text from the server may not drive
 // the terminal (set its title, clear it, forge a status line), and nothing printed may carry a password
-// the user gave. These pure helpers turn bytes and events into safe lines; Output (§ 7) writes them.
+// the user gave. These pure helpers turn bytes and events into safe lines; Output (§ 8) writes them.
 
 const SGR = { reset: '\x1b[0m', bold: '\x1b[1m', dim: '\x1b[2m', green: '\x1b[32m', cyan: '\x1b[36m', red: '\x1b[31m' };
 
@@ -1693,19 +1750,13 @@ export function secretsOf(options: CliOptions): string[] {
   return secrets.filter((secret) => secret.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
 }
 
-// § 6  The connection attempt
+// § 6  Reaching the server
 //
-// The I/O shell around one ClientConnection, after python-websockets' asyncio layer: a class whose methods
-// are the socket's and the timers' callbacks. Each feeds the connection, then calls step(), the body of
-// the select loop: write what the connection wants sent, show its events, and act on a change of state.
-// What the attempt shows goes to a Display (Output, § 7); what it needs from its owner (send what waited
-// at OPEN, count messages, pause input) goes to an AttemptHost (ChatClient, § 10; a stub in tests).
+// Before the handshake there must be a byte stream to the server: a TCP connection, a unix socket (a local
+// server, Docker's engine API), or a tunnel through a proxy: HTTP CONNECT, or SOCKS5 as `ssh -D` offers it.
+// wss:// puts TLS on top of any of them. A proxy's dialogue before its tunnel opens is written like the
+// connection itself, without I/O (bytes to send, the proxy's answers in); openTunnel() only moves bytes.
 
-/**
- * After the closing handshake the client half-closes TCP at once (RFC 6455 7.1.1 allows it once both CLOSE
- * frames are exchanged) and waits this long for the server's FIN before it lets go of the socket.
- */
-const CLOSE_GRACE_MS = 50;
 /** The socket is read into one buffer of this size, reused for every read. */
 const READ_BUFFER_SIZE = 256 * 1024;
 
@@ -1719,6 +1770,8 @@ function describeSocketError(error: NodeJS.ErrnoException): string {
     case 'EHOSTUNREACH': return 'host unreachable';
     case 'ENETUNREACH': return 'network unreachable';
     case 'EPIPE': return 'broken pipe';
+    case 'ENOENT': return 'no such socket';
+    case 'EACCES': return 'permission denied';
     default: return error.message;
   }
 }
@@ -1728,6 +1781,219 @@ function isSystemErrorCode(code: string | undefined): boolean {
   return code !== undefined && /^E[A-Z0-9]+$/.test(code);
 }
 
+/** Where the attempt connects, as its lines name it: host:port, or the unix socket's path. */
+export function describeDestination(target: Target): string {
+  return target.unixSocket ? `unix socket ${target.unixSocket}` : authority(target.host, target.port);
+}
+
+/** A plain socket to the target, TCP or a unix socket, read into one reused buffer (the connection copies what it keeps). */
+function connectSocket(target: Target, onData: (chunk: Buffer) => void): net.Socket {
+  const where = target.unixSocket ? { path: target.unixSocket } : { host: target.host, port: target.port };
+  return net.connect({
+    ...where,
+    onread: {
+      buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE),
+      callback: (n: number, buffer: Uint8Array) => {
+        onData(Buffer.from(buffer.buffer, buffer.byteOffset, n));
+        return true;
+      },
+    },
+  });
+}
+
+/** TLS to the target, over a tunnel, a unix socket or TCP: verified against the system's CAs and --ca, with SNI. */
+function connectTls(tls: typeof import('node:tls'), target: Target, options: CliOptions, tunnel: net.Socket | null): net.Socket {
+  const where = tunnel ? { socket: tunnel } : target.unixSocket ? { path: target.unixSocket } : { port: target.port };
+  return tls.connect({
+    ...where,
+    host: target.host,
+    servername: net.isIP(target.host) ? undefined : target.host,
+    rejectUnauthorized: !options.insecure,
+    ca: options.ca !== null ? [...tls.rootCertificates, options.ca] : undefined,
+    cert: options.cert ?? undefined,
+    key: options.key ?? undefined,
+    passphrase: options.passphrase ?? undefined,
+  });
+}
+
+// ---- proxies
+
+type Failed = { error: string; kind: FailureKind };
+
+/** What a proxy's answer so far calls for: more bytes, bytes to send back, an open tunnel, or a failure. */
+type TunnelStep = { wait: true } | { send: Buffer; used: number } | { open: true; used: number } | Failed;
+
+/**
+ * A proxy's dialogue before its tunnel opens, without I/O: `opening` is sent first; receive() gets the
+ * proxy's unread bytes and says what to do (`used` counts the bytes it has dealt with).
+ */
+interface TunnelDialogue {
+  readonly opening: Buffer;
+  receive(bytes: Buffer): TunnelStep;
+}
+
+/** HTTP CONNECT (RFC 9110 9.3.6): a 2xx answer opens the tunnel. */
+function httpConnectDialogue(proxy: ProxyAddress, destination: string): TunnelDialogue {
+  const auth = proxy.auth ? `Proxy-Authorization: Basic ${Buffer.from(proxy.auth).toString('base64')}\r\n` : '';
+  return {
+    opening: Buffer.from(`CONNECT ${destination} HTTP/1.1\r\nHost: ${destination}\r\n${auth}\r\n`, 'latin1'),
+    receive(bytes) {
+      const end = bytes.indexOf('\r\n\r\n');
+      if (end < 0) return bytes.length > MAX_RESPONSE_HEAD ? { error: `proxy ${proxy.display} sent an over-long response`, kind: 'handshake' } : { wait: true };
+      const statusLine = bytes.subarray(0, bytes.indexOf('\r\n')).toString('latin1');
+      if (!/^HTTP\/1\.[01] 2\d\d/.test(statusLine)) return { error: `proxy ${proxy.display} refused CONNECT to ${destination}: ${statusLine}`, kind: 'handshake' };
+      return { open: true, used: end + 4 };
+    },
+  };
+}
+
+/** SOCKS5 reply codes (RFC 1928 section 6), as the error line says them. */
+const SOCKS5_REPLIES: Record<number, string> = {
+  1: 'general failure', 2: 'connection not allowed by the proxy\'s rules', 3: 'network unreachable', 4: 'host unreachable',
+  5: 'connection refused', 6: 'TTL expired', 7: 'command not supported', 8: 'address type not supported',
+};
+
+/**
+ * SOCKS5 (RFC 1928), with user name and password (RFC 1929) when the proxy URL has them: a greeting with the
+ * methods offered, the proxy's choice, the credentials if it asks, then CONNECT to `host` (a name the proxy
+ * resolves, socks5h, or an address resolved here, socks5) and the proxy's reply.
+ */
+function socks5Dialogue(proxy: ProxyAddress, host: string, port: number): TunnelDialogue {
+  const failed = (error: string, kind: FailureKind = 'handshake'): Failed => ({ error: `proxy ${proxy.display}: ${error}`, kind });
+  const request = socks5Request(host, port);
+  let state: 'method' | 'auth' | 'reply' = 'method';
+  return {
+    opening: Buffer.from(proxy.auth ? [5, 2, 0x00, 0x02] : [5, 1, 0x00]),
+    receive(bytes) {
+      if (bytes.length < 2) return { wait: true };
+      const [version = 0, answer = 0] = bytes;
+      if (state === 'reply') return socks5Reply(bytes, failed);
+      if (state === 'auth' && answer !== 0x00) return failed(`the proxy refused the user name and password (SOCKS5 authentication status ${answer})`);
+      if (state === 'method' && version !== 5) return failed('not a SOCKS5 proxy');
+      if (state === 'method' && answer === 0x02 && proxy.auth !== null) {
+        state = 'auth';
+        return { send: socks5Credentials(proxy.auth), used: 2 };
+      }
+      if (state === 'method' && answer !== 0x00) {
+        return failed(answer === 0x02 ? 'the proxy asks for a user name and password (socks5://USER:PASSWORD@HOST:PORT)' : 'the proxy accepts none of the offered ways to authenticate');
+      }
+      // No authentication, or the credentials accepted: now the CONNECT.
+      state = 'reply';
+      return { send: request, used: 2 };
+    },
+  };
+}
+
+/** CONNECT to host:port: the address as a name (ATYP 3), or as the IPv4 or IPv6 address it is. */
+function socks5Request(host: string, port: number): Buffer {
+  const family = net.isIP(host);
+  const address = family === 4 ? Buffer.from(host.split('.').map(Number)) : family === 6 ? ipv6Bytes(host) : Buffer.from(host, 'utf8');
+  const type = family === 4 ? 1 : family === 6 ? 4 : 3;
+  const portBytes = Buffer.from([port >> 8, port & 0xff]);
+  return Buffer.concat([Buffer.from(type === 3 ? [5, 1, 0, 3, address.length] : [5, 1, 0, type]), address, portBytes]);
+}
+
+/** RFC 1929: version 1, then the user name and the password, each with its length. */
+function socks5Credentials(auth: string): Buffer {
+  const colon = auth.indexOf(':');
+  const user = Buffer.from(auth.slice(0, colon), 'utf8');
+  const password = Buffer.from(auth.slice(colon + 1), 'utf8');
+  return Buffer.concat([Buffer.from([1, user.length]), user, Buffer.from([password.length]), password]);
+}
+
+/** The reply to CONNECT: whole once its bound address (whose length its type gives) is there. */
+function socks5Reply(bytes: Buffer, failed: (error: string, kind?: FailureKind) => Failed): TunnelStep {
+  if (bytes.length < 5) return { wait: true };
+  const [version = 0, reply = 0, , type = 0, nameLength = 0] = bytes;
+  if (version !== 5) return failed('not a SOCKS5 proxy');
+  if (reply !== 0) {
+    const unreachable = reply === 1 || (reply >= 3 && reply <= 6);
+    return failed(`${SOCKS5_REPLIES[reply] ?? 'an unknown failure'} (SOCKS5 reply ${reply})`, unreachable ? 'unreachable' : 'handshake');
+  }
+  const addressLength = type === 1 ? 4 : type === 4 ? 16 : type === 3 ? 1 + nameLength : -1;
+  if (addressLength < 0) return failed(`a reply with address type ${type}`);
+  const used = 4 + addressLength + 2;
+  return bytes.length < used ? { wait: true } : { open: true, used };
+}
+
+/** An IPv6 address's 16 bytes: "::" stands for the zero groups left out, and an IPv4 tail for the last two. */
+export function ipv6Bytes(address: string): Buffer {
+  let text = address.replace(/%.*$/, ''); // a zone (fe80::1%eth0) is the local host's business
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const groups = head === '' ? [] : head.split(':');
+  const after = tail === undefined || tail === '' ? [] : tail.split(':');
+  const all = tail === undefined ? groups : [...groups, ...Array<string>(8 - groups.length - after.length).fill('0'), ...after];
+  return Buffer.from(all.map((group) => group.padStart(4, '0')).join(''), 'hex');
+}
+
+type TunnelResult = { socket: net.Socket } | Failed;
+
+/**
+ * Open a tunnel through the proxy to the target; resolves with the socket (paused, at the tunnel's first
+ * byte) or a failure. With socks5:// the client resolves the name itself first; socks5h:// and HTTP
+ * CONNECT leave it to the proxy (a name only the far network knows).
+ */
+async function openTunnel(proxy: ProxyAddress, target: Target, timeoutMs: number): Promise<TunnelResult> {
+  let host = target.host;
+  if (proxy.kind === 'socks5' && net.isIP(host) === 0) {
+    try {
+      host = (await lookup(host)).address;
+    } catch (error) {
+      return { error: `cannot resolve ${host}: ${describeSocketError(error as NodeJS.ErrnoException)}`, kind: 'unreachable' };
+    }
+  }
+  const dialogue = proxy.kind === 'http' ? httpConnectDialogue(proxy, authority(target.host, target.port)) : socks5Dialogue(proxy, host, target.port);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: proxy.host, port: proxy.port });
+    let unread: Buffer = EMPTY;
+    const settle = (result: TunnelResult) => {
+      clearTimeout(timer);
+      socket.removeAllListeners('data').removeAllListeners('error').removeAllListeners('close');
+      if ('error' in result) socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => settle({ error: `no answer from proxy ${proxy.display} within ${timeoutMs / 1000} s`, kind: 'timeout' }), timeoutMs);
+    socket.on('connect', () => socket.write(dialogue.opening));
+    socket.on('data', (chunk: Buffer) => {
+      unread = unread.length === 0 ? chunk : Buffer.concat([unread, chunk]);
+      for (;;) {
+        const step = dialogue.receive(unread);
+        if ('wait' in step) return;
+        if ('error' in step) return settle(step);
+        unread = unread.subarray(step.used);
+        if ('send' in step) {
+          socket.write(step.send);
+          continue;
+        }
+        // The tunnel is open: what came after the proxy's answer is the server's, and waits for the attempt.
+        socket.pause();
+        if (unread.length > 0) socket.unshift(unread);
+        return settle({ socket });
+      }
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => settle({ error: `cannot connect to proxy ${proxy.display}: ${describeSocketError(error)}`, kind: 'unreachable' }));
+    socket.on('close', () => settle({ error: `proxy ${proxy.display} closed the connection`, kind: 'lost' }));
+  });
+}
+
+// § 7  The connection attempt
+//
+// The I/O shell around one ClientConnection, after python-websockets' asyncio layer: a class whose methods
+// are the socket's and the timers' callbacks. Each feeds the connection, then calls step(), the body of
+// the select loop: write what the connection wants sent, show its events, and act on a change of state.
+// What the attempt shows goes to a Display (Output, § 8); what it needs from its owner (send what waited
+// at OPEN, count messages, pause input) goes to an AttemptHost (ChatClient, § 11; a stub in tests).
+
+/**
+ * After the closing handshake the client half-closes TCP at once (RFC 6455 7.1.1 allows it once both CLOSE
+ * frames are exchanged) and waits this long for the server's FIN before it lets go of the socket.
+ */
+const CLOSE_GRACE_MS = 50;
 /** A one-shot timer with one callback: armed again, it restarts; cleared, it never fires. */
 export class Timer {
   private handle: NodeJS.Timeout | null = null;
@@ -1753,49 +2019,6 @@ export class Timer {
   get armed(): boolean {
     return this.handle !== null;
   }
-}
-
-// ---- tunnels
-
-type TunnelResult = { socket: net.Socket } | { error: string; kind: FailureKind };
-
-/** Open a CONNECT tunnel through an HTTP proxy to the target; resolves with the (paused) socket or an error. */
-function openTunnel(proxy: ProxyAddress, target: Target, timeoutMs: number): Promise<TunnelResult> {
-  return new Promise((resolve) => {
-    const destination = authority(target.host, target.port);
-    const socket = net.connect({ host: proxy.host, port: proxy.port });
-    let head = EMPTY;
-    let settled = false;
-    const settle = (result: TunnelResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.removeAllListeners('data');
-      if ('error' in result) socket.destroy();
-      resolve(result);
-    };
-    const timer = setTimeout(() => settle({ error: `no answer from proxy ${proxy.display} within ${timeoutMs / 1000} s`, kind: 'timeout' }), timeoutMs);
-    socket.on('connect', () => {
-      const auth = proxy.auth ? `Proxy-Authorization: Basic ${Buffer.from(proxy.auth).toString('base64')}\r\n` : '';
-      socket.write(`CONNECT ${destination} HTTP/1.1\r\nHost: ${destination}\r\n${auth}\r\n`);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (head.length > MAX_RESPONSE_HEAD) settle({ error: `proxy ${proxy.display} sent an over-long response`, kind: 'handshake' });
-        return;
-      }
-      const statusLine = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
-      if (!/^HTTP\/1\.[01] 2\d\d/.test(statusLine)) return settle({ error: `proxy ${proxy.display} refused CONNECT to ${destination}: ${statusLine}`, kind: 'handshake' });
-      socket.pause();
-      const rest = head.subarray(end + 4);
-      if (rest.length > 0) socket.unshift(rest);
-      settle({ socket });
-    });
-    socket.on('error', (error: NodeJS.ErrnoException) => settle({ error: `cannot connect to proxy ${proxy.display}: ${describeSocketError(error)}`, kind: 'unreachable' }));
-    socket.on('close', () => settle({ error: `proxy ${proxy.display} closed the connection`, kind: 'lost' }));
-  });
 }
 
 // ---- how an attempt ended
@@ -1833,7 +2056,7 @@ export function attemptOutcome(connection: ClientConnection, openedAt: number, n
 
 // ---- the attempt
 
-/** What an attempt shows (Output, § 7, is the real one), and stdout's backpressure, which it must respect. */
+/** What an attempt shows (Output, § 8, is the real one), and stdout's backpressure, which it must respect. */
 export interface Display {
   status(text: string): void;
   error(text: string): void;
@@ -1911,10 +2134,9 @@ export class Attempt {
     this.target = target;
     this.display = display;
     this.host = host;
-    this.address = authority(target.host, target.port);
+    this.address = describeDestination(target);
     this.connection = new ClientConnection({
-      host: target.host,
-      port: target.port,
+      hostHeader: hostHeader(target),
       path: target.path,
       maxMessageSize: options.maxMessageSize,
       subprotocols: options.subprotocols,
@@ -1943,7 +2165,7 @@ export class Attempt {
     if (this.target.secure) this.tls = await import('node:tls');
     let tunnel: TunnelResult | null = null;
     if (options.proxy !== null) {
-      if (options.verbose) display.trace(`via proxy ${options.proxy.display}: CONNECT ${this.address}`);
+      if (options.verbose) display.trace(`via ${options.proxy.kind === 'http' ? 'HTTP' : options.proxy.kind.toUpperCase()} proxy ${options.proxy.display}: CONNECT ${this.address}`);
       tunnel = await openTunnel(options.proxy, this.target, options.connectTimeoutMs);
     }
     return new Promise<AttemptResult>((resolve) => {
@@ -1959,49 +2181,20 @@ export class Attempt {
 
   private connect(tunnel: net.Socket | null): void {
     if (this.options.insecure) this.display.error('warning: --insecure: the server\'s certificate is not verified');
-    const socket = this.target.secure ? this.connectTls(tunnel) : tunnel ?? this.connectTcp();
+    const socket = this.tls ? connectTls(this.tls, this.target, this.options, tunnel) : tunnel ?? connectSocket(this.target, this.onData);
     this.socket = socket;
     socket.setNoDelay(true);
     socket.on('connect', this.onConnect);
     socket.on('secureConnect', this.onConnect);
-    if (this.target.secure || tunnel) socket.on('data', this.onData);
+    if (this.tls || tunnel) socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
     this.enter('HANDSHAKING');
     if (tunnel) {
       tunnel.resume();
-      if (!this.target.secure) this.step();
+      if (!this.tls) this.step();
     }
-  }
-
-  private connectTcp(): net.Socket {
-    return net.connect({
-      host: this.target.host,
-      port: this.target.port,
-      // Read into one reused buffer: no allocation per read (the connection copies what it keeps).
-      onread: {
-        buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE),
-        callback: (n: number, buffer: Uint8Array) => {
-          this.onData(Buffer.from(buffer.buffer, buffer.byteOffset, n));
-          return true;
-        },
-      },
-    });
-  }
-
-  private connectTls(tunnel: net.Socket | null): net.Socket {
-    const { options, target } = this;
-    const tls = this.tls!; // loaded by run() for every wss:// target
-    return tls.connect({
-      ...(tunnel ? { socket: tunnel, host: target.host } : { host: target.host, port: target.port }),
-      servername: net.isIP(target.host) ? undefined : target.host,
-      rejectUnauthorized: !options.insecure,
-      ca: options.ca !== null ? [...tls.rootCertificates, options.ca] : undefined,
-      cert: options.cert ?? undefined,
-      key: options.key ?? undefined,
-      passphrase: options.passphrase ?? undefined,
-    });
   }
 
   // ---- the socket's listeners
@@ -2285,7 +2478,7 @@ export class Attempt {
   }
 }
 
-// § 7  Output
+// § 8  Output
 //
 // Everything the user sees, and the contract it keeps: stdout carries received messages only (exact bytes
 // off a terminal, marked and made safe on one, or JSON lines); everything else is one line on stderr. The
@@ -2521,10 +2714,10 @@ export class Output implements Display {
   }
 }
 
-// § 8  Input
+// § 9  Input
 //
 // What the user sends: stdin split into lines (or NUL-separated messages with -0), made valid UTF-8, and
-// handed to the client; or, on a terminal, the lines the input line's editor produces (§ 9). Nothing
+// handed to the client; or, on a terminal, the lines the input line's editor produces (§ 10). Nothing
 // accepted is dropped silently: lines wait in one queue while no connection is open (before OPEN, between
 // reconnects), a full queue pauses stdin instead of growing, and lines that could not be sent are counted.
 // A line of any size goes out while it is still arriving, as a fragmented message, so memory does not grow
@@ -2840,7 +3033,7 @@ export class LineInput {
   }
 }
 
-// § 9  The terminal
+// § 10  The terminal
 //
 // When a person types, stdin is a terminal. In raw mode the client gets every key as bytes and keeps its
 // own input line at the bottom of the screen, so that arriving messages are printed above a half-typed
@@ -3335,7 +3528,7 @@ function readHidden(stdin: RawTerminalInput, stderr: Writable, prompt: string): 
   });
 }
 
-// § 10  The client
+// § 11  The client
 //
 // The life of the process, which outlives any one connection: stdin, stdout, the terminal and the signals
 // stay while attempts come and go. ChatClient wires the parts together: input to the open attempt, the
@@ -3673,7 +3866,7 @@ class ChatClient implements AttemptHost, InputHost {
   };
 }
 
-// § 11  main
+// § 12  main
 //
 // The program: parse the command line, complete and freeze the options (a password typed at the prompt
 // included, so that Output knows every secret it must keep out of what it prints), run the client, and

@@ -4,7 +4,7 @@
 import t from 'tap';
 import {
   ByteQueue, FrameReader, applyMask, buildHandshakeRequest, computeAcceptKey, encodeClosePayload, encodeFrame,
-  isValidCloseCode, parseClosePayload, validateHandshakeResponse, validateUtf8, type FramePiece,
+  ipv6Bytes, isValidCloseCode, parseClosePayload, validateHandshakeResponse, validateUtf8, type FramePiece,
 } from '../client.ts';
 import { acceptFor, parseClientFrames, validResponse } from './fake-server.ts';
 
@@ -236,4 +236,12 @@ t.test('handshake response validation', async (t) => {
   t.match(validateHandshakeResponse(head(validResponse(key, ['Sec-WebSocket-Extensions: permessage-deflate'])), key), { ok: false, error: /Sec-WebSocket-Extensions/ });
   t.match(validateHandshakeResponse(head(validResponse(key, ['Sec-WebSocket-Protocol: chat'])), key), { ok: false, error: /Sec-WebSocket-Protocol/ });
   t.match(validateHandshakeResponse(head(validResponse(key, ['Sec-WebSocket-Protocol: chat'])), key, ['chat']), { ok: true, subprotocol: 'chat' });
+});
+
+t.test('ipv6Bytes: the 16 bytes a SOCKS5 request carries for an IPv6 address', async (t) => {
+  t.equal(ipv6Bytes('::1').toString('hex'), '00000000000000000000000000000001');
+  t.equal(ipv6Bytes('2001:db8::8a2e:370:7334').toString('hex'), '20010db80000000000008a2e03707334');
+  t.equal(ipv6Bytes('fe80::1%eth0').toString('hex'), 'fe800000000000000000000000000001', 'a zone is dropped');
+  t.equal(ipv6Bytes('::ffff:192.0.2.128').toString('hex'), '00000000000000000000ffffc0000280', 'an IPv4 tail');
+  t.equal(ipv6Bytes('1:2:3:4:5:6:7:8').toString('hex'), '00010002000300040005000600070008');
 });

@@ -1,4 +1,5 @@
-// Proxies: an HTTP CONNECT tunnel from --proxy or the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY).
+// Proxies: an HTTP CONNECT tunnel and SOCKS5 (socks5://, socks5h://, with and without a user name and
+// password), from --proxy or the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY).
 
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +10,7 @@ import type { WebSocket } from 'ws';
 import { proxyFromEnvironment } from '../client.ts';
 import { hasOpenssl, listenOnLoopback, runInProcess, startTlsServer } from './helpers.ts';
 import { startChatServer, type ChatServer } from './server.ts';
+import { startSocksServer } from './socks-server.ts';
 
 /** The next upgrade request the ws server accepts, with the connection. */
 async function nextRequest(server: ChatServer) {
@@ -93,4 +95,84 @@ t.test('wss:// through a CONNECT tunnel: TLS end to end, the proxy sees only the
   tunnelled.kill('SIGTERM');
   t.equal(await tunnelled.exit, 0, 'verified through the tunnel');
   t.match(proxy.requests[0], `CONNECT 127.0.0.1:${port} HTTP/1.1`);
+});
+
+// ---- SOCKS5
+
+t.test('socks5h://: the proxy resolves the name (ATYP 3), ws:// and a real exchange through it', async (t) => {
+  const server = await startChatServer({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => server.close());
+  const socks = await startSocksServer();
+  t.teardown(() => socks.close());
+  const seen = nextRequest(server);
+  const client = runInProcess(['--proxy', `socks5h://127.0.0.1:${socks.port}`, `ws://localhost:${server.port}/consumer`]);
+  const { ws, headers } = await seen;
+  ws.send('through socks');
+  await client.waitFor('stdout', 'through socks\n');
+  client.kill('SIGTERM');
+  t.equal(await client.exit, 0);
+  t.same(socks.requests, [{ type: 'domain', host: 'localhost', port: server.port, user: null }], 'the name went to the proxy');
+  t.same(socks.greetings, [[0x00]], 'no authentication offered without credentials');
+  t.equal(headers.host, `localhost:${server.port}`);
+});
+
+t.test('socks5://: the client resolves the name and sends the address (ATYP 1); ALL_PROXY is read, NO_PROXY honoured', async (t) => {
+  const server = await startChatServer({ port: 0 });
+  t.teardown(() => server.close());
+  const socks = await startSocksServer();
+  t.teardown(() => socks.close());
+  const direct = runInProcess(['--proxy', `socks5://127.0.0.1:${socks.port}`, `ws://localhost:${server.port}/producer`], { input: 'hi\n' });
+  t.equal(await direct.exit, 0, direct.stderr());
+  t.same(socks.requests.at(-1), { type: 'ipv4', host: '127.0.0.1', port: server.port, user: null }, 'an address, not the name');
+  const fromEnv = runInProcess([`ws://127.0.0.1:${server.port}/producer`], { input: 'hi\n', env: { ALL_PROXY: `socks5h://127.0.0.1:${socks.port}` } });
+  t.equal(await fromEnv.exit, 0, fromEnv.stderr());
+  t.equal(socks.requests.length, 2, 'ALL_PROXY used for ws://');
+  const bypassed = runInProcess([`ws://127.0.0.1:${server.port}/producer`], { input: 'hi\n', env: { all_proxy: `socks5h://127.0.0.1:${socks.port}`, NO_PROXY: '127.0.0.1' } });
+  t.equal(await bypassed.exit, 0);
+  t.equal(socks.requests.length, 2, 'NO_PROXY bypasses it');
+  const target = { secure: true, host: 'chat.example.org', port: 443, role: 'both' as const, path: '/both' };
+  t.equal(proxyFromEnvironment(target, { ALL_PROXY: 'socks5h://p:1080', HTTPS_PROXY: 'http://q:3128' }), 'http://q:3128', 'the scheme\'s own variable first');
+});
+
+t.test('SOCKS5 with a user name and password (RFC 1929); kept out of status lines and -v', async (t) => {
+  const server = await startChatServer({ port: 0 });
+  t.teardown(() => server.close());
+  const socks = await startSocksServer({ credentials: { user: 'alice', password: 'socks-s3cret' } });
+  t.teardown(() => socks.close());
+  const client = runInProcess(['-v', '--proxy', `socks5h://alice:socks-s3cret@127.0.0.1:${socks.port}`, `ws://127.0.0.1:${server.port}/producer`], { input: 'hi\n' });
+  t.equal(await client.exit, 0, client.stderr());
+  t.same(socks.greetings, [[0x00, 0x02]], 'both methods offered');
+  t.equal(socks.requests[0]?.user, 'alice');
+  t.notMatch(client.stderr(), /socks-s3cret/, 'the password is nowhere in stderr');
+  t.match(client.stderr(), `via SOCKS5H proxy 127.0.0.1:${socks.port}: CONNECT 127.0.0.1:${server.port}`);
+
+  const wrong = runInProcess(['--proxy', `socks5h://alice:wrong-pass@127.0.0.1:${socks.port}`, `ws://127.0.0.1:${server.port}/producer`], { stdin: 'ignore' });
+  t.equal(await wrong.exit, 1);
+  t.equal(wrong.stderr(), `wsc: proxy 127.0.0.1:${socks.port}: the proxy refused the user name and password (SOCKS5 authentication status 1)\n`);
+  const none = runInProcess(['--proxy', `socks5h://127.0.0.1:${socks.port}`, `ws://127.0.0.1:${server.port}/producer`], { stdin: 'ignore' });
+  t.equal(await none.exit, 1);
+  t.match(none.stderr(), /the proxy accepts none of the offered ways to authenticate/);
+});
+
+t.test('a SOCKS5 proxy that refuses: each reply code is one line', async (t) => {
+  for (const [code, words] of [[1, 'general failure'], [2, 'connection not allowed by the proxy\'s rules'], [3, 'network unreachable'], [4, 'host unreachable'], [5, 'connection refused'], [6, 'TTL expired'], [7, 'command not supported'], [8, 'address type not supported']] as const) {
+    const socks = await startSocksServer({ refuse: code });
+    const client = runInProcess(['--proxy', `socks5h://127.0.0.1:${socks.port}`, 'ws://far.example:8001/consumer'], { stdin: 'ignore' });
+    t.equal(await client.exit, 1, `reply ${code}: exit 1`);
+    t.equal(client.stderr(), `wsc: proxy 127.0.0.1:${socks.port}: ${words} (SOCKS5 reply ${code})\n`, `reply ${code}: one line`);
+    await socks.close();
+  }
+});
+
+t.test('wss:// through SOCKS5: TLS end to end, verified against --ca', { skip: !hasOpenssl && 'openssl is not installed' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wsc-socks-tls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { url, ca, port } = await startTlsServer(t, dir);
+  const socks = await startSocksServer();
+  t.teardown(() => socks.close());
+  const client = runInProcess(['--proxy', `socks5h://127.0.0.1:${socks.port}`, '--ca', ca, url]);
+  await client.waitFor('stdout', 'hello\n');
+  client.kill('SIGTERM');
+  t.equal(await client.exit, 0);
+  t.same(socks.requests, [{ type: 'ipv4', host: '127.0.0.1', port, user: null }]);
 });
