@@ -1,6 +1,7 @@
 // The `wsc` command as a user gets it: a copy of this working tree (the files git tracks or would, as they
 // are now, committed or not), `npm install -g .` into a temporary prefix (which builds dist/wsc.mjs
-// through the prepare script), then the installed command: --version and a real connection. The copy
+// through the prepare script), then the installed command: --version, --help, `man wsc`, and a real
+// connection. The copy
 // borrows this checkout's node_modules so that the build needs no network.
 
 import t from 'tap';
@@ -33,6 +34,19 @@ t.test('npm install -g . from the working tree gives a working wsc', { skip: !ha
   const version = spawnSync(wsc, ['--version'], { encoding: 'utf8' });
   t.equal(version.status, 0, version.stderr);
   t.match(version.stdout, /^wsc \d+\.\d+\.\d+\n$/);
+  const help = spawnSync(wsc, ['--help'], { encoding: 'utf8' });
+  t.match(help.stdout, /^Usage: wsc \[options\] HOST PORT ROLE\n/, '--help names the command as installed');
+
+  // npm links the manual page (package.json "man") where man looks under the prefix.
+  const page = join(prefix, 'share', 'man', 'man1', 'wsc.1');
+  t.ok(existsSync(page), 'share/man/man1/wsc.1 installed');
+  const hasMan = spawnSync('man', ['--version']).status === 0;
+  if (hasMan) {
+    const man = spawnSync('man', ['-P', 'cat', 'wsc'], { encoding: 'utf8', env: { ...process.env, MANPATH: join(prefix, 'share', 'man'), MANWIDTH: '100' } });
+    t.equal(man.status, 0, `man wsc (${man.stderr.trim()})`);
+    t.match(man.stdout, /wsc . a WebSocket chat client that speaks RFC 6455 itself/, 'man wsc shows the page');
+    t.match(man.stdout, /--unix-socket PATH/, 'with the options');
+  }
 
   const server = await startFakeServer({
     script: async (session) => {
