@@ -6,7 +6,8 @@
 //   npm run bench                 all scenarios, 5 runs each after a warm-up
 //   npm run bench -- --runs 3 --only flood,big
 // Scenario ids: startup, exit, flood, big, pipe, slow, scale, idle, and the hostile-volume cases pings,
-// pings10m, fragments, stuck (all four: volume) and soak (120 s, only when asked for). The start-up and exit scenarios run the
+// pings10m, fragments, stuck (all four: volume), and soak (120 s) and bigline (a 64 MiB, a 256 MiB and a
+// 1 GiB line piped to a producer), only when asked for. The start-up and exit scenarios run the
 // installed form, dist/wsc.mjs (npm run build; npm install builds it too).
 
 import { spawn } from 'node:child_process';
@@ -453,6 +454,118 @@ async function benchVolume(only: string[] | undefined, summary: string[]): Promi
   console.log('');
 }
 
+// ---------------------------------------------------------------------------------- big lines
+
+/**
+ * A sink for one long message: it reads the client's frames as they come without keeping their payloads
+ * (a 1 GiB message is counted, not held), and reports the bytes of the first message, its fragments, and
+ * when its first and last frames came. It answers the client's CLOSE.
+ */
+function startLineSink(): Promise<{ port: number; result: Promise<{ bytes: number; fragments: number; seconds: number }> }> {
+  return new Promise((resolveServer) => {
+    let resolveResult!: (value: { bytes: number; fragments: number; seconds: number }) => void;
+    const result = new Promise<{ bytes: number; fragments: number; seconds: number }>((r) => (resolveResult = r));
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {});
+      let head: Buffer | null = Buffer.alloc(0);
+      let header = Buffer.alloc(0); // the bytes of a frame header read so far
+      let skip = 0; // payload bytes of the current frame still to pass over
+      let counting = false; // the current frame is a data frame: its payload is the message's
+      let lastFrame = false; // ... and its FIN is set
+      socket.on('close', () => server.close());
+      let bytes = 0, fragments = 0, first = 0n;
+      const finish = () => resolveResult({ bytes, fragments, seconds: Number(process.hrtime.bigint() - first) / 1e9 });
+      socket.on('data', (chunk: Buffer) => {
+        if (head !== null) {
+          head = Buffer.concat([head, chunk]);
+          const end = head.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const key = /sec-websocket-key:\s*(\S+)/i.exec(head.toString('latin1'))?.[1] ?? '';
+          socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
+          chunk = head.subarray(end + 4);
+          head = null;
+        }
+        for (let at = 0; at < chunk.length; ) {
+          if (skip > 0) {
+            const n = Math.min(skip, chunk.length - at);
+            if (counting) bytes += n;
+            skip -= n;
+            at += n;
+            if (skip === 0 && counting && lastFrame) finish();
+            continue;
+          }
+          // Gather the header: two bytes tell how long it is.
+          const wanted = header.length < 2 ? 2 : 2 + ((header[1]! & 0x7f) === 126 ? 2 : (header[1]! & 0x7f) === 127 ? 8 : 0) + 4;
+          const take = Math.min(wanted - header.length, chunk.length - at);
+          header = Buffer.concat([header, chunk.subarray(at, at + take)]);
+          at += take;
+          if (header.length < wanted || wanted === 2) continue;
+          const len7 = header[1]! & 0x7f;
+          const length = len7 === 126 ? header.readUInt16BE(2) : len7 === 127 ? Number(header.readBigUInt64BE(2)) : len7;
+          const opcode = header[0]! & 0x0f;
+          lastFrame = (header[0]! & 0x80) !== 0;
+          header = Buffer.alloc(0);
+          counting = opcode <= 2;
+          if (opcode === 8) socket.end(CLOSE_1000);
+          if (counting && fragments++ === 0) first = process.hrtime.bigint();
+          skip = length;
+          if (skip === 0 && counting && lastFrame) finish();
+        }
+      });
+    });
+    server.listen(0, '127.0.0.1', () => resolveServer({ port: (server.address() as net.AddressInfo).port, result }));
+  });
+}
+
+/** One line of `size` bytes piped to a producer: whole-process time, peak RSS, and what the server got. */
+async function measureBigLine(client: 'wsc' | 'wscat', size: number) {
+  const sink = await startLineSink();
+  const dir = mkdtempSync(join(os.tmpdir(), 'wsc-bench-'));
+  const rssFile = join(dir, 'rss');
+  const hook = `--import=${PEAK_RSS_HOOK}`;
+  const url = `ws://127.0.0.1:${sink.port}/producer`;
+  const args = client === 'wsc' ? [hook, '--import', 'tsx', join(ROOT, 'client.ts'), '--quiet', url] : [hook, WSCAT, '-c', url];
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1', BENCH_RSS_FILE: rssFile } });
+  child.stdin!.on('error', () => {});
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const block = Buffer.alloc(1024 * 1024, 'a');
+  void (async () => {
+    for (let written = 0; written < size; written += block.length) {
+      const piece = written + block.length <= size ? block : block.subarray(0, size - written);
+      if (!child.stdin!.write(piece)) await new Promise((resolve) => child.stdin!.once('drain', resolve));
+    }
+    child.stdin!.end('\n');
+  })();
+  const killer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+  const got = await Promise.race([sink.result, new Promise<null>((resolve) => child.on('close', () => setTimeout(() => resolve(null), 2000)))]);
+  const exitCode = await new Promise<number>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('close', (code) => resolve(code ?? -1))));
+  clearTimeout(killer);
+  const seconds = (performance.now() - started) / 1000;
+  let peakMB = NaN;
+  try {
+    peakMB = Number(readFileSync(rssFile, 'utf8')) / 1024;
+  } catch {}
+  rmSync(dir, { recursive: true, force: true });
+  return { seconds, peakMB, got, exitCode, stderr: stderr.trim().split('\n').at(-1) ?? '' };
+}
+
+async function benchBigLine(summary: string[]): Promise<void> {
+  const MiB = 1024 * 1024;
+  console.log('## Big lines: one line piped to a producer (target: 1 GiB arrives whole under 150 MB peak RSS; time linear in size)');
+  console.log('| client | line | whole-process s | s per GiB | peak RSS MB | server got (bytes, fragments) | exit | last stderr line |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const [client, size] of [['wsc', 64 * MiB], ['wscat', 64 * MiB], ['wsc', 256 * MiB], ['wsc', 1024 * MiB]] as const) {
+    const r = await measureBigLine(client, size);
+    const whole = r.got !== null && r.got.bytes === size;
+    const got = r.got === null ? 'nothing whole' : `${r.got.bytes} (${r.got.fragments})${whole ? '' : ' — not all'}`;
+    console.log(`| ${client} | ${size / MiB} MiB | ${fmt(r.seconds, 2)} | ${fmt(r.seconds / (size / (1024 * MiB)), 2)} | ${fmt(r.peakMB, 0)} | ${got} | ${r.exitCode} | ${r.stderr.slice(0, 60)} |`);
+    if (client === 'wsc') summary.push(`bigline ${size / MiB} MiB: ${fmt(r.seconds, 2)} s, peak RSS ${fmt(r.peakMB, 0)} MB, ${whole ? 'whole' : 'NOT whole'}`);
+  }
+  console.log('');
+}
+
 // ------------------------------------------------------------------------- start-up and exit
 
 type CycleClient = 'wsc' | 'tsx' | 'wscat';
@@ -572,6 +685,7 @@ async function main(): Promise<void> {
   const summary: string[] = [];
   await benchStartupAndExit(runs, only, summary);
   await benchVolume(only, summary);
+  if (only?.includes('bigline')) await benchBigLine(summary);
   for (const scenario of buildScenarios()) {
     if (only && !only.includes(scenario.id)) continue;
     const results: Record<string, Measurement[]> = {};
