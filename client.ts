@@ -3143,12 +3143,35 @@ export class KeyReader {
 /** Made on first use: only the line editor needs it, and ICU's break data costs start-up time. */
 let graphemeSegmenter: Intl.Segmenter | null = null;
 
+/**
+ * Runs of printable ASCII long enough to be worth splitting by hand: by UAX #29 there is always a grapheme
+ * break between two of these characters (neither extends, joins nor prepends).
+ */
+const ASCII_RUN = /[\x20-\x7e]{8,}/g;
+
+/**
+ * User-perceived characters: an emoji with its modifiers, or a letter with its accents, is one. Intl.Segmenter
+ * costs about 2 µs a character, so a pasted megabyte of ASCII would take two seconds: inside long ASCII runs
+ * each character is split off by hand, and only the rest (with the run's first and last character, which may
+ * belong to their neighbours) goes to the segmenter.
+ */
+export function splitGraphemes(text: string): string[] {
+  const graphemes: string[] = [];
+  let from = 0;
+  for (const run of text.matchAll(ASCII_RUN)) {
+    const first = run.index, last = run.index + run[0].length - 1;
+    segmentGraphemes(text.slice(from, first + 1), graphemes);
+    for (let at = first + 1; at < last; at++) graphemes.push(text[at]!);
+    from = last;
+  }
+  segmentGraphemes(text.slice(from), graphemes);
+  return graphemes;
+}
+
 /** Intl.Segmenter slows down sharply on long strings (51 s for 64 Ki UTF-16 units on Node 20): cut them. */
 const SEGMENT_SPAN = 2048;
 
-/** User-perceived characters: an emoji with its modifiers, or a letter with its accents, is one. */
-export function splitGraphemes(text: string): string[] {
-  const graphemes: string[] = [];
+function segmentGraphemes(text: string, graphemes: string[]): void {
   graphemeSegmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
   let carried = '';
   for (let at = 0; at < text.length; at += SEGMENT_SPAN) {
@@ -3156,7 +3179,6 @@ export function splitGraphemes(text: string): string[] {
     // The last one may go on in the next span (or be half a surrogate pair): segment it again with it.
     carried = at + SEGMENT_SPAN < text.length ? graphemes.pop() ?? '' : '';
   }
-  return graphemes;
 }
 
 /** East Asian Wide and Fullwidth code points (Unicode's EastAsianWidth W and F, in short). */

@@ -92,6 +92,21 @@ t.test('a line wider than the window scrolls sideways, keeping the cursor in vie
   t.same(editor.render(12), { visible: 'short', cursorColumn: 5 }, 'scrolls back when the line fits again');
 });
 
+t.test('graphemes around long ASCII runs (split by hand) are the ones Intl.Segmenter finds', async (t) => {
+  const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  const run = 'abcdefghijklmnop';
+  const neighbours = ['\u0301', '\u200d👍', '\ufe0f\u20e3', '\u0600', '\u0903', '🇫🇷', '\r\n', '漢', '\u1100\u1161', '👍🏽', '\t'];
+  for (const before of neighbours) {
+    for (const after of neighbours) {
+      const text = `${before}${run}${after}${run}${before}`;
+      t.same(splitGraphemes(text), [...segmenter.segment(text)].map((piece) => piece.segment), JSON.stringify(text));
+    }
+  }
+  const ascii = '{"a":1,"b":"hello world"} '.repeat(40_000);
+  const graphemes = splitGraphemes(ascii);
+  t.ok(graphemes.length === ascii.length && graphemes.every((grapheme, i) => grapheme === ascii[i]), 'a megabyte of ASCII, one grapheme per character');
+});
+
 t.test('a pasted megabyte, drawn after every chunk as the terminal line does, arrives whole', async (t) => {
   const editor = new LineEditor();
   const text = 'abcdefghij漢字😀 '.repeat(80_000); // about 1.3 MB of UTF-8, 1.1 million graphemes
