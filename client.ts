@@ -7,17 +7,18 @@
 //
 // Contents
 //   - § 1   Frames                     the wire format: encode, decode incrementally, UTF-8, close payloads
-//   - § 2   The opening handshake      the HTTP upgrade request, and the checks on the server's answer
-//   - § 3   The connection             the protocol as a state machine without I/O: bytes in, bytes and events out
-//   - § 4   The command line           options, usage, targets, redirects, proxies, credentials: resolved once, frozen
-//   - § 5   Presentation and secrets   peer text made safe to show, -v lines, redaction
-//   - § 6   Reaching the server        TCP, unix sockets, TLS, and tunnels through HTTP CONNECT and SOCKS5 proxies
-//   - § 7   The connection attempt     one socket pumped into one connection: listeners, timers, the select loop
-//   - § 8   Output                     stdout for messages, stderr for everything else
-//   - § 9   Input                      stdin as lines, long ones sent as they arrive; the queue before OPEN
-//   - § 10  The terminal               keys, the line editor, the input line on the screen, the password prompt
-//   - § 11  The client                 the process's life across attempts: routing, redirects, reconnects, quitting
-//   - § 12  main                       main(argv, io) returns the exit status
+//   - § 2   The opening handshake      the HTTP upgrade request, the checks on its answer, permessage-deflate agreed
+//   - § 3   Compression                DEFLATE decoding of compressed messages (RFC 1951), and compressing the client's
+//   - § 4   The connection             the protocol as a state machine without I/O: bytes in, bytes and events out
+//   - § 5   The command line           options, usage, targets, redirects, proxies, credentials: resolved once, frozen
+//   - § 6   Presentation and secrets   peer text made safe to show, -v lines, redaction
+//   - § 7   Reaching the server        TCP, unix sockets, TLS, and tunnels through HTTP CONNECT and SOCKS5 proxies
+//   - § 8   The connection attempt     one socket pumped into one connection: listeners, timers, the select loop
+//   - § 9   Output                     stdout for messages, stderr for everything else
+//   - § 10  Input                      stdin as lines, long ones sent as they arrive; the queue before OPEN
+//   - § 11  The terminal               keys, the line editor, the input line on the screen, the password prompt
+//   - § 12  The client                 the process's life across attempts: routing, redirects, reconnects, quitting
+//   - § 13  main                       main(argv, io) returns the exit status
 //
 // Classes, and what each owns
 //   ByteQueue          received bytes not yet decoded, as chunks consumed from the front
@@ -470,7 +471,7 @@ export function computeAcceptKey(key: string): string {
 }
 
 export function buildHandshakeRequest(
-  path: string, hostHeader: string, key: string, subprotocols: readonly string[] = [], extraHeaders: readonly (readonly [string, string])[] = [],
+  path: string, hostHeader: string, key: string, subprotocols: readonly string[] = [], extraHeaders: readonly (readonly [string, string])[] = [], deflate = false,
 ): string {
   const hostOverride = extraHeaders.find(([name]) => name.toLowerCase() === 'host');
   const lines = [
@@ -482,16 +483,24 @@ export function buildHandshakeRequest(
     'Sec-WebSocket-Version: 13',
   ];
   if (subprotocols.length > 0) lines.push(`Sec-WebSocket-Protocol: ${subprotocols.join(', ')}`);
+  if (deflate) lines.push(`Sec-WebSocket-Extensions: ${DEFLATE_OFFER}`);
   for (const [name, value] of extraHeaders) if (name.toLowerCase() !== 'host') lines.push(`${name}: ${value}`);
   return lines.join('\r\n') + '\r\n\r\n';
 }
 
 export type HandshakeResult =
-  | { ok: true; statusLine: string; headers: Map<string, string>; subprotocol: string | null }
+  | { ok: true; statusLine: string; headers: Map<string, string>; subprotocol: string | null; deflate: DeflateParams | null }
   | { ok: false; error: string; status?: number; location?: string; contentLength?: number | null };
 
+/** What the request offered: the server may choose among these, and nothing else. */
+export interface HandshakeOffer {
+  subprotocols?: readonly string[];
+  /** permessage-deflate was offered (DEFLATE_OFFER). */
+  deflate?: boolean;
+}
+
 /** Check a complete response head (status line and headers, without the blank line) against RFC 6455 4.1. */
-export function validateHandshakeResponse(head: string, key: string, offeredSubprotocols: readonly string[] = []): HandshakeResult {
+export function validateHandshakeResponse(head: string, key: string, offer: HandshakeOffer = {}): HandshakeResult {
   const [statusLine = '', ...headerLines] = head.split('\r\n');
   const status = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(statusLine);
   if (!status) return { ok: false, error: `malformed HTTP response: ${JSON.stringify(statusLine.slice(0, 80))}` };
@@ -502,9 +511,17 @@ export function validateHandshakeResponse(head: string, key: string, offeredSubp
     const contentLength = length !== undefined && /^\d+$/.test(length) ? Number(length) : null;
     return { ok: false, error: `server refused the upgrade: ${statusLine}`, status: Number(status[1]), location: headers.get('location'), contentLength };
   }
-  const error = checkUpgradeHeaders(headers, key, offeredSubprotocols);
+  const error = checkUpgradeHeaders(headers, key, offer.subprotocols ?? []);
   if (error !== null) return { ok: false, error };
-  return { ok: true, statusLine, headers, subprotocol: headers.get('sec-websocket-protocol') ?? null };
+  const extensions = headers.get('sec-websocket-extensions');
+  let deflate: DeflateParams | null = null;
+  if (extensions !== undefined) {
+    if (!offer.deflate) return { ok: false, error: `server sent Sec-WebSocket-Extensions: ${extensions} (the client asked for none)` };
+    const agreed = parseDeflateResponse(extensions);
+    if (typeof agreed === 'string') return { ok: false, error: agreed };
+    deflate = agreed;
+  }
+  return { ok: true, statusLine, headers, subprotocol: headers.get('sec-websocket-protocol') ?? null, deflate };
 }
 
 /** Header lines into a map by lower-case name (repeated headers joined with ", "), or what is wrong with one. */
@@ -535,14 +552,96 @@ function checkUpgradeHeaders(headers: Map<string, string>, key: string, offeredS
   if (accept !== expected) {
     return `bad Sec-WebSocket-Accept in the response: got ${JSON.stringify(accept ?? '(missing)')}, expected ${JSON.stringify(expected)}`;
   }
-  if (headers.has('sec-websocket-extensions')) {
-    return `server sent Sec-WebSocket-Extensions: ${headers.get('sec-websocket-extensions')} (the client asked for none)`;
-  }
   const chosen = headers.get('sec-websocket-protocol');
   if (chosen === undefined || offeredSubprotocols.includes(chosen)) return null;
   return offeredSubprotocols.length === 0
     ? `server sent Sec-WebSocket-Protocol: ${chosen} (the client asked for none)`
     : `server chose Sec-WebSocket-Protocol: ${chosen}, which the client did not offer`;
+}
+
+// ---- permessage-deflate, as negotiated (RFC 7692 section 7.1)
+
+/**
+ * What the client offers, as browsers and ws do: permessage-deflate, and that its own compressor can keep to
+ * a smaller window if the server asks (client_max_window_bits). `--no-deflate` offers nothing.
+ */
+export const DEFLATE_OFFER = 'permessage-deflate; client_max_window_bits';
+
+/** The agreed parameters: the server's window and context, and the ones the client's messages must keep to. */
+export interface DeflateParams {
+  serverNoContextTakeover: boolean;
+  clientNoContextTakeover: boolean;
+  serverMaxWindowBits: number;
+  clientMaxWindowBits: number;
+}
+
+const DEFLATE_FLAGS = { server_no_context_takeover: 'serverNoContextTakeover', client_no_context_takeover: 'clientNoContextTakeover' } as const;
+const DEFLATE_WINDOWS = { server_max_window_bits: 'serverMaxWindowBits', client_max_window_bits: 'clientMaxWindowBits' } as const;
+
+/**
+ * The server's Sec-WebSocket-Extensions, checked strictly against the offer: exactly one permessage-deflate,
+ * no other extension, each parameter known, at most once, with a value only where one belongs (window bits,
+ * 8 to 15). Returns the agreed parameters, or the one line that says what is wrong.
+ */
+export function parseDeflateResponse(header: string): DeflateParams | string {
+  const extensions = splitOutsideQuotes(header, ',').map((extension) => splitOutsideQuotes(extension, ';').map((part) => part.trim()));
+  const names = extensions.map(([name = '']) => name.toLowerCase());
+  const other = names.find((name) => name !== 'permessage-deflate');
+  if (other !== undefined) return `server sent Sec-WebSocket-Extensions: ${other || '(empty)'}, which the client did not offer`;
+  if (names.length > 1) return 'server accepted permessage-deflate more than once';
+  const agreed: DeflateParams = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
+  const seen = new Set<string>();
+  for (const param of extensions[0]?.slice(1) ?? []) {
+    const equals = param.indexOf('=');
+    const name = (equals < 0 ? param : param.slice(0, equals)).trim().toLowerCase();
+    const value = equals < 0 ? null : unquote(param.slice(equals + 1).trim());
+    const why = `permessage-deflate in the server's answer: ${name}`;
+    if (seen.has(name)) return `${why} given twice`;
+    seen.add(name);
+    if (name in DEFLATE_FLAGS) {
+      if (value !== null) return `${why} takes no value, got ${JSON.stringify(value)}`;
+      agreed[DEFLATE_FLAGS[name as keyof typeof DEFLATE_FLAGS]] = true;
+    } else if (name in DEFLATE_WINDOWS) {
+      // client_max_window_bits is offered, so the server may name it; with a value, in an answer.
+      if (value === null || !/^(8|9|1[0-5])$/.test(value)) return `${why} must be 8 to 15, got ${value === null ? 'no value' : JSON.stringify(value)}`;
+      agreed[DEFLATE_WINDOWS[name as keyof typeof DEFLATE_WINDOWS]] = Number(value);
+    } else {
+      return `${why} is not a permessage-deflate parameter`;
+    }
+  }
+  return agreed;
+}
+
+/** The agreed parameters as the status line and -v say them ("permessage-deflate; server_max_window_bits=10"). */
+export function describeDeflate(params: DeflateParams): string {
+  const parts = ['permessage-deflate'];
+  if (params.serverNoContextTakeover) parts.push('server_no_context_takeover');
+  if (params.clientNoContextTakeover) parts.push('client_no_context_takeover');
+  if (params.serverMaxWindowBits !== 15) parts.push(`server_max_window_bits=${params.serverMaxWindowBits}`);
+  if (params.clientMaxWindowBits !== 15) parts.push(`client_max_window_bits=${params.clientMaxWindowBits}`);
+  return parts.join('; ');
+}
+
+/** Split at `separator`, except inside a quoted-string (RFC 9110 5.6.4). */
+function splitOutsideQuotes(text: string, separator: string): string[] {
+  const parts: string[] = [];
+  let quoted = false, from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (char === '\\' && quoted) i++;
+    else if (char === '"') quoted = !quoted;
+    else if (char === separator && !quoted) {
+      parts.push(text.slice(from, i));
+      from = i + 1;
+    }
+  }
+  parts.push(text.slice(from));
+  return parts;
+}
+
+/** A parameter value: a token, or a quoted-string whose content must be a token (RFC 6455 9.1). */
+function unquote(value: string): string {
+  return /^".*"$/.test(value) ? value.slice(1, -1).replace(/\\(.)/g, '$1') : value;
 }
 
 /** The start of a refused upgrade's body as one safe line: controls and runs of white space become one space. */
@@ -551,7 +650,381 @@ export function describeRefusalBody(body: Buffer, truncated: boolean): string {
   return text && truncated ? `${text} …` : text;
 }
 
-// § 3  The connection
+// § 3  Compression
+//
+// With permessage-deflate agreed (§ 2), a message whose first frame has RSV1 set carries DEFLATE data
+// (RFC 1951) ending in a sync flush whose last four bytes, 00 00 FF FF, the sender left out (RFC 7692
+// section 7.2). The server may refer back into the messages before it (context takeover): the last
+// 32 KiB it sent are the decoder's window. The decoder here is written out, not borrowed from node:zlib,
+// because the protocol core is synchronous and node:zlib's synchronous calls build a new inflater each
+// time (10 µs a message, 24 µs with the window handed over as a dictionary): a busy room would spend its
+// time there. Written out, the window costs nothing to keep, and the size limit is checked as bytes come
+// out, so a small message that would inflate to a gigabyte stops at the limit (a decompression bomb). The
+// client's own messages are compressed by node:zlib, one call each, without context takeover (RFC 7692
+// lets a sender start afresh whenever it likes), since only the sender knows what its messages need.
+
+/** A DEFLATE window: back-references reach at most this far (RFC 1951 section 2). */
+const DEFLATE_WINDOW = 32 * 1024;
+/** The sync flush's empty stored block, which the sender leaves out and the receiver puts back. */
+const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/** Messages shorter than this are sent as they are: compressing them saves too little (ws's threshold). */
+export const DEFLATE_THRESHOLD = 1024;
+
+// RFC 1951 section 3.2.5: the lengths (codes 257-285) and distances (codes 0-29), as a base and extra bits.
+const LENGTH_BASE = Uint16Array.of(3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258);
+const LENGTH_EXTRA = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0);
+const DISTANCE_BASE = Uint16Array.of(1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577);
+const DISTANCE_EXTRA = Uint8Array.of(0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13);
+/** The order in which a dynamic block gives the code lengths of its code-length code (section 3.2.7). */
+const CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+
+/**
+ * A Huffman code as a lookup table: indexed by the next `bits` bits of input (least significant first, as
+ * DEFLATE packs them), each entry is symbol << 4 | code length; 0 where no code starts with those bits.
+ */
+interface HuffmanTable {
+  table: Uint16Array;
+  bits: number;
+}
+
+/**
+ * The canonical Huffman code (section 3.2.2) of `lengths` (0: symbol unused), or null if it is not a code:
+ * over-subscribed, or, as zlib judges it, incomplete (codes left unused), except a one-bit single code, or
+ * the fixed distance code. A code that is no code is refused before it is used, as zlib does.
+ */
+function huffmanTable(lengths: Uint8Array, incompleteAllowed: 'never' | 'single' | 'always'): HuffmanTable | null {
+  const counts = new Uint16Array(16);
+  for (const length of lengths) counts[length]!++;
+  counts[0] = 0;
+  let bits = 0;
+  for (let length = 15; length > 0 && bits === 0; length--) if (counts[length]! > 0) bits = length;
+  // The first code of each length; more codes than a length allows is no code at all.
+  const next = new Uint16Array(16);
+  let code = 0, left = 1;
+  for (let length = 1; length <= 15; length++) {
+    code = (code + counts[length - 1]!) << 1;
+    next[length] = code;
+    left = (left << 1) - counts[length]!;
+    if (left < 0) return null;
+  }
+  if (bits > 0 && left > 0 && !(incompleteAllowed === 'always' || (incompleteAllowed === 'single' && bits === 1))) return null;
+  const table = new Uint16Array(1 << bits);
+  for (let symbol = 0; symbol < lengths.length; symbol++) {
+    const length = lengths[symbol]!;
+    if (length === 0) continue;
+    // Codes are sent from their most significant bit: reversed, they index the table by the bits read first.
+    let reversed = 0;
+    for (let bit = 0, c = next[length]!++; bit < length; bit++, c >>= 1) reversed = (reversed << 1) | (c & 1);
+    for (let i = reversed; i < table.length; i += 1 << length) table[i] = (symbol << 4) | length;
+  }
+  return { table, bits };
+}
+
+/** The fixed codes of a block of type 1 (section 3.2.6), made on first use. */
+let fixedCodes: { literals: HuffmanTable; distances: HuffmanTable } | null = null;
+
+function fixedHuffmanCodes(): { literals: HuffmanTable; distances: HuffmanTable } {
+  if (fixedCodes !== null) return fixedCodes;
+  const literals = new Uint8Array(288).fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
+  // Neither is over-subscribed; the distance code leaves two of its 32 codes unused, as RFC 1951 defines it.
+  fixedCodes = { literals: huffmanTable(literals, 'never')!, distances: huffmanTable(new Uint8Array(30).fill(5), 'always')! };
+  return fixedCodes;
+}
+
+/** Why a compressed message could not be inflated; `tooBig` when it went past the limit. */
+export class InflateError extends Error {
+  readonly tooBig: boolean;
+
+  constructor(message: string, tooBig = false) {
+    super(message);
+    this.tooBig = tooBig;
+  }
+}
+
+/**
+ * A DEFLATE decoder for one direction of permessage-deflate: inflate() takes a message's compressed bytes
+ * (whole, as they arrived) and returns where its inflated bytes are. Its output buffer is also the LZ77
+ * window, so context takeover is free: a message's output lies right after the one before it. It lends its
+ * bytes until the next receiveData(), so it moves its buffer's contents only when nothing points into them
+ * (after rewind), and otherwise moves to a new buffer.
+ */
+export class Inflater {
+  private out: Buffer = EMPTY;
+  /** The message being inflated is out[start, at); back-references may reach down to `floor`. */
+  private start = 0;
+  private at = 0;
+  private floor = 0;
+  /** No event points into `out`: it may be compacted in place (see MessageBuffer.rewind). */
+  private lent = false;
+  private readonly limit: number;
+  private readonly takeover: boolean;
+  // The bit reader: the input (the tail after it), the next byte, and the bits read ahead (least significant first).
+  private input: Buffer = EMPTY;
+  private end = 0;
+  private pos = 0;
+  private bitBuffer = 0;
+  private bitCount = 0;
+
+  constructor(limit: number, takeover: boolean) {
+    this.limit = limit;
+    this.takeover = takeover;
+  }
+
+  /** A new receiveData(): the messages inflated before are done with. */
+  rewind(): void {
+    this.lent = false;
+  }
+
+  /** Bytes held for the window and the largest message so far. */
+  get capacity(): number {
+    return this.out.length;
+  }
+
+  /** The inflated bytes of one message: out[ranges[0], ranges[1]). Throws InflateError. */
+  inflate(compressed: Buffer): { bytes: Buffer; ranges: number[] } {
+    this.start = this.at;
+    // Without context takeover a message starts with an empty window (server_no_context_takeover).
+    this.floor = this.takeover ? Math.max(0, this.at - DEFLATE_WINDOW) : this.at;
+    this.input = compressed;
+    this.end = compressed.length + DEFLATE_TAIL.length;
+    this.pos = this.bitBuffer = this.bitCount = 0;
+    this.inflateBlocks();
+    this.input = EMPTY;
+    this.lent = true;
+    return { bytes: this.out, ranges: [this.start, this.at] };
+  }
+
+  /** Blocks until the input, with the tail put back, is used up (section 3.2.3). */
+  private inflateBlocks(): void {
+    // Every bit is a block's: the sender's last one is the empty stored block whose LEN and NLEN are the
+    // tail, so a message that ends well ends on the tail's last byte (or with a final block, below).
+    while (this.bitsLeft > 0) {
+      const final = this.bits(1);
+      const type = this.bits(2);
+      if (type === 0) this.storedBlock();
+      else if (type === 1) this.codedBlock(fixedHuffmanCodes().literals, fixedHuffmanCodes().distances);
+      else if (type === 2) this.dynamicBlock();
+      else throw new InflateError('a block of the reserved type 3');
+      if (this.bitsLeft < 0) throw new InflateError('the data ends inside a block');
+      // A final block ends the DEFLATE data (RFC 7692 7.2.3.5): the tail put back after it means nothing,
+      // and neither does anything else after it (zlib, and so ws, read no further either).
+      if (final === 1) return;
+    }
+  }
+
+  /** Bits of the input (and the tail) not used yet; bytes read ahead past the tail were no input (zeros). */
+  private get bitsLeft(): number {
+    return (this.end - this.pos) * 8 + this.bitCount;
+  }
+
+  /** Read bytes until `n` bits are ahead: the input, then the tail; far past them, the data was cut short. */
+  private fill(n: number): void {
+    while (this.bitCount < n) {
+      const at = this.pos++;
+      if (at >= this.end + 4) throw new InflateError('the data ends inside a block');
+      this.bitBuffer |= (at < this.input.length ? this.input[at]! : DEFLATE_TAIL[at - this.input.length] ?? 0) << this.bitCount;
+      this.bitCount += 8;
+    }
+  }
+
+  /** The next `n` bits (n <= 16), least significant first. */
+  private bits(n: number): number {
+    this.fill(n);
+    const value = this.bitBuffer & ((1 << n) - 1);
+    this.bitBuffer >>>= n;
+    this.bitCount -= n;
+    return value;
+  }
+
+  /** The next symbol of a Huffman code. */
+  private symbol(code: HuffmanTable): number {
+    this.fill(code.bits);
+    const entry = code.table[this.bitBuffer & ((1 << code.bits) - 1)]!;
+    const length = entry & 15;
+    if (length === 0) throw new InflateError('an invalid Huffman code');
+    this.bitBuffer >>>= length;
+    this.bitCount -= length;
+    return entry >> 4;
+  }
+
+  /** A stored block (section 3.2.4): byte-aligned LEN, its complement NLEN, then LEN bytes as they are. */
+  private storedBlock(): void {
+    this.bits(this.bitCount & 7);
+    const length = this.bits(16);
+    if ((length ^ this.bits(16)) !== 0xffff) throw new InflateError('a stored block whose length does not match its complement');
+    // Bytes read ahead go back: the stored bytes are copied straight from the input (and the tail after it).
+    this.pos -= this.bitCount >> 3;
+    this.bitBuffer = this.bitCount = 0;
+    if (this.pos + length > this.end) throw new InflateError('the data ends inside a stored block');
+    if (this.at - this.start + length > this.limit) throw this.tooBig();
+    this.room(length);
+    for (let i = 0; i < length; i++) {
+      const at = this.pos++;
+      this.out[this.at++] = at < this.input.length ? this.input[at]! : DEFLATE_TAIL[at - this.input.length] ?? 0;
+    }
+  }
+
+  /** A block with its own codes (section 3.2.7): the code-length code, then the two codes' lengths with it. */
+  private dynamicBlock(): void {
+    const literalCount = this.bits(5) + 257, distanceCount = this.bits(5) + 1, lengthCount = this.bits(4) + 4;
+    if (literalCount > 286 || distanceCount > 30) throw new InflateError('a block with too many codes');
+    const codeLengths = new Uint8Array(19);
+    for (let i = 0; i < lengthCount; i++) codeLengths[CODE_LENGTH_ORDER[i]!] = this.bits(3);
+    const lengthCode = huffmanTable(codeLengths, 'never');
+    if (lengthCode === null) throw new InflateError('an invalid code-length code');
+    const lengths = new Uint8Array(literalCount + distanceCount);
+    for (let i = 0; i < lengths.length; ) {
+      const symbol = this.symbol(lengthCode);
+      if (symbol < 16) {
+        lengths[i++] = symbol;
+        continue;
+      }
+      // 16 repeats the previous length 3-6 times; 17 and 18 repeat a zero 3-10 and 11-138 times.
+      const repeat = symbol === 16 ? 3 + this.bits(2) : symbol === 17 ? 3 + this.bits(3) : 11 + this.bits(7);
+      if (symbol === 16 && i === 0) throw new InflateError('a repeat with no length before it');
+      if (i + repeat > lengths.length) throw new InflateError('code lengths beyond the codes');
+      lengths.fill(symbol === 16 ? lengths[i - 1]! : 0, i, i + repeat);
+      i += repeat;
+    }
+    if (lengths[256] === 0) throw new InflateError('a block without an end-of-block code');
+    const literals = huffmanTable(lengths.subarray(0, literalCount), 'single');
+    const distances = huffmanTable(lengths.subarray(literalCount), 'single');
+    if (literals === null || distances === null) throw new InflateError('an invalid literal/length or distance code');
+    this.codedBlock(literals, distances);
+  }
+
+  /**
+   * Literals and back-references (section 3.2.5) until the end-of-block code: the hot loop, so the bit
+   * reader and the output position live in local variables here, and are handed back at the end.
+   */
+  private codedBlock(literals: HuffmanTable, distances: HuffmanTable): void {
+    const input = this.input, inputLength = input.length, end = this.end;
+    const literalTable = literals.table, literalMask = (1 << literals.bits) - 1;
+    const distanceTable = distances.table, distanceMask = (1 << distances.bits) - 1;
+    let maxAt = this.start + this.limit, floor = this.floor;
+    let bitBuffer = this.bitBuffer, bitCount = this.bitCount, pos = this.pos;
+    let out = this.out, at = this.at;
+    // Each "while (bitCount <= 23)" tops the bits read ahead up to 24-31: enough for a code (15 bits) and
+    // the extra bits after it (5 for a length), or for a distance's extra bits (13). Written out three
+    // times: a helper closing over these variables would take them out of registers.
+    for (;;) {
+      if (at + 258 > out.length) {
+        // Room for the longest match: the buffer may move (see room).
+        this.at = at;
+        this.room(258);
+        out = this.out;
+        at = this.at;
+        maxAt = this.start + this.limit;
+        floor = this.floor;
+      }
+      while (bitCount <= 23) {
+        if (pos >= end + 4) throw new InflateError('the data ends inside a block');
+        bitBuffer |= (pos < inputLength ? input[pos]! : DEFLATE_TAIL[pos - inputLength] ?? 0) << bitCount;
+        pos++;
+        bitCount += 8;
+      }
+      const entry = literalTable[bitBuffer & literalMask]!; // the mask keeps the index within the table
+      const length = entry & 15, symbol = entry >>> 4;
+      if (length === 0) throw new InflateError('an invalid Huffman code');
+      bitBuffer >>>= length;
+      bitCount -= length;
+      if (symbol < 256) {
+        if (at >= maxAt) throw this.tooBig();
+        out[at++] = symbol;
+        continue;
+      }
+      if (symbol === 256) break;
+      const code = symbol - 257;
+      if (code >= 29) throw new InflateError(`the reserved length code ${symbol}`);
+      const lengthExtra = LENGTH_EXTRA[code]!; // code < 29, the tables' length
+      const matchLength = LENGTH_BASE[code]! + (bitBuffer & ((1 << lengthExtra) - 1));
+      bitBuffer >>>= lengthExtra;
+      bitCount -= lengthExtra;
+      while (bitCount <= 23) {
+        if (pos >= end + 4) throw new InflateError('the data ends inside a block');
+        bitBuffer |= (pos < inputLength ? input[pos]! : DEFLATE_TAIL[pos - inputLength] ?? 0) << bitCount;
+        pos++;
+        bitCount += 8;
+      }
+      const distanceEntry = distanceTable[bitBuffer & distanceMask]!;
+      const distanceLength = distanceEntry & 15, distanceCode = distanceEntry >>> 4;
+      if (distanceLength === 0) throw new InflateError('an invalid Huffman code');
+      bitBuffer >>>= distanceLength;
+      bitCount -= distanceLength;
+      if (distanceCode >= 30) throw new InflateError(`the reserved distance code ${distanceCode}`);
+      while (bitCount <= 23) {
+        if (pos >= end + 4) throw new InflateError('the data ends inside a block');
+        bitBuffer |= (pos < inputLength ? input[pos]! : DEFLATE_TAIL[pos - inputLength] ?? 0) << bitCount;
+        pos++;
+        bitCount += 8;
+      }
+      const distanceExtra = DISTANCE_EXTRA[distanceCode]!; // distanceCode < 30, the tables' length
+      const distance = DISTANCE_BASE[distanceCode]! + (bitBuffer & ((1 << distanceExtra) - 1));
+      bitBuffer >>>= distanceExtra;
+      bitCount -= distanceExtra;
+      let from = at - distance;
+      if (from < floor) throw new InflateError(`a distance of ${distance} reaches before the window`);
+      if (at + matchLength > maxAt) throw this.tooBig();
+      // A match may overlap what it writes (a run): byte by byte then; a long one that does not, in one copy.
+      if (distance >= matchLength && matchLength > 32) {
+        out.copyWithin(at, from, from + matchLength);
+        at += matchLength;
+      } else {
+        for (const stop = at + matchLength; at < stop; ) out[at++] = out[from++]!;
+      }
+    }
+    this.bitBuffer = bitBuffer;
+    this.bitCount = bitCount;
+    this.pos = pos;
+    this.at = at;
+  }
+
+  private tooBig(): InflateError {
+    return new InflateError(`message inflates past the limit of ${this.limit} bytes`, true);
+  }
+
+  /**
+   * Room for `more` bytes of output. The window (32 KiB before the message) and the message so far move to
+   * the front: of this buffer, if nothing points into it; else of a new one, which the old one's borrowers
+   * do not see. Doubling, up to what the limit can need: memory stays near the largest message.
+   */
+  private room(more: number): void {
+    if (this.at + more <= this.out.length) return;
+    const keep = this.floor; // the window: at most 32 KiB before the message, and the message
+    const needed = this.at - keep + more;
+    const target = this.lent || needed > this.out.length ? Buffer.allocUnsafe(Math.max(needed, Math.min(2 * needed, this.limit + DEFLATE_WINDOW + 258), 64 * 1024)) : this.out;
+    if (target === this.out) this.out.copyWithin(0, keep, this.at);
+    else this.out.copy(target, 0, keep, this.at);
+    this.out = target;
+    this.lent = false;
+    this.start -= keep;
+    this.at -= keep;
+    this.floor -= keep;
+  }
+}
+
+/**
+ * The largest compressed message to gather before inflating: DEFLATE can grow data that does not compress
+ * by its stored blocks' headers (5 bytes in 65,535), so a little over the limit.
+ */
+export function compressedLimit(limit: number): number {
+  return limit + Math.ceil(limit / 65535) * 5 + 64;
+}
+
+/**
+ * The client's own message compressed: DEFLATE with a sync flush, the tail left out (RFC 7692 7.2.1), within
+ * the window the server allows. null when it does not pay, or cannot be done: node:zlib is loaded on first
+ * use (and missing before Node 20.16), and zlib cannot keep a raw DEFLATE window of 2^8.
+ */
+export function deflateMessage(payload: Buffer, windowBits: number): Buffer | null {
+  if (payload.length < DEFLATE_THRESHOLD || windowBits < 9) return null;
+  const zlib = process.getBuiltinModule?.('node:zlib');
+  if (zlib === undefined) return null;
+  const compressed = zlib.deflateRawSync(payload, { windowBits, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  return compressed.length - DEFLATE_TAIL.length < payload.length ? compressed.subarray(0, compressed.length - DEFLATE_TAIL.length) : null;
+}
+
+// § 4  The connection
 //
 // The WebSocket protocol as a state machine without I/O, after python-websockets' sans-I/O core: feed it
 // the bytes the socket delivered and the messages the user wants sent; take out the bytes to write and the
@@ -608,7 +1081,7 @@ export function messagesOf(event: MessageEvent): Buffer[] {
 }
 
 export type ProtocolEvent =
-  | { type: 'open'; statusLine: string; headers: Map<string, string>; subprotocol: string | null }
+  | { type: 'open'; statusLine: string; headers: Map<string, string>; subprotocol: string | null; deflate: DeflateParams | null }
   | MessageEvent
   /** `pong`: answered at once, later (while the socket cannot take more: only the latest PING), or not (closing). */
   | { type: 'ping'; payload: Buffer; pong: 'sent' | 'later' | 'none' }
@@ -616,7 +1089,9 @@ export type ProtocolEvent =
   | { type: 'close'; code: number | null; reason: string; initiator: 'server' | 'client' }
   | { type: 'failure'; kind: FailureKind; message: string; closeCode: number | null }
   /** With `traceFrames`: a frame sent or received, in order among the other events (for -v). */
-  | { type: 'frame'; direction: 'sent' | 'received'; header: FrameHeader; controlPayload: Buffer | null };
+  | { type: 'frame'; direction: 'sent' | 'received'; header: FrameHeader; controlPayload: Buffer | null }
+  /** With `traceFrames`: a compressed message's size on the wire and as a message (for -v). */
+  | { type: 'compressed'; direction: 'sent' | 'received'; wire: number; size: number };
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
 /** The message buffer's first size: small messages never make it grow. */
@@ -699,6 +1174,8 @@ export interface ConnectionOptions {
   extraHeaders?: readonly (readonly [string, string])[];
   /** Report every frame sent and received as a 'frame' event (for -v); control frames carry their payload. */
   traceFrames?: boolean;
+  /** Offer permessage-deflate (DEFLATE_OFFER). */
+  deflate?: boolean;
 }
 
 /**
@@ -722,6 +1199,9 @@ export class ClientConnection {
   private readonly maxMessageSize: number;
   private readonly subprotocols: readonly string[];
   private readonly traceFrames: boolean;
+  private readonly offersDeflate: boolean;
+  /** permessage-deflate as agreed, and the decoder of the server's compressed messages; null: not agreed. */
+  private deflate: { params: DeflateParams; inflater: Inflater } | null = null;
   private outgoing: Buffer[] = [];
   private events: ProtocolEvent[] = [];
   private responseHead: Buffer = EMPTY;
@@ -730,8 +1210,8 @@ export class ClientConnection {
   /** The frame whose payload is being read. */
   private frame: FrameHeader | null = null;
   private controlPieces: Buffer[] = [];
-  /** The data message in progress (its bytes are in messageBuffer). */
-  private message: { opcode: number; utf8State: number } | null = null;
+  /** The data message in progress (its bytes, compressed if RSV1 said so, are in messageBuffer). */
+  private message: { opcode: number; utf8State: number; compressed: boolean } | null = null;
   /** A refused upgrade whose body is still being read, for the error line (servers put the reason there). */
   private refusal: { error: string; body: Buffer; wanted: number; more: boolean } | null = null;
   /** After a CLOSE was received or the client failed the connection, incoming bytes are not acted on. */
@@ -749,7 +1229,8 @@ export class ClientConnection {
     this.messageBuffer = new MessageBuffer(this.maxMessageSize);
     this.subprotocols = options.subprotocols ?? [];
     this.traceFrames = options.traceFrames ?? false;
-    this.request = buildHandshakeRequest(options.path, options.hostHeader, this.key, this.subprotocols, options.extraHeaders);
+    this.offersDeflate = options.deflate ?? false;
+    this.request = buildHandshakeRequest(options.path, options.hostHeader, this.key, this.subprotocols, options.extraHeaders, this.offersDeflate);
     this.outgoing.push(Buffer.from(this.request, 'latin1'));
   }
 
@@ -766,9 +1247,9 @@ export class ClientConnection {
     return events;
   }
 
-  /** Bytes held for assembling messages: about the largest message so far, however many there were. */
+  /** Bytes held for assembling messages (and inflating them): about the largest message so far, however many there were. */
   get assemblyBytes(): number {
-    return this.messageBuffer.capacity;
+    return this.messageBuffer.capacity + (this.deflate?.inflater.capacity ?? 0);
   }
 
   /** True while messages may be sent: OPEN, and no CLOSE sent yet. Before OPEN the shell holds input. */
@@ -783,6 +1264,7 @@ export class ClientConnection {
    */
   receiveData(chunk: Buffer): void {
     this.messageBuffer.rewind();
+    this.deflate?.inflater.rewind();
     if (this.refusal !== null) {
       this.receiveRefusalBody(chunk);
     } else if (this.state === 'HANDSHAKING') {
@@ -844,7 +1326,13 @@ export class ClientConnection {
   private sendData(opcode: number, payload: Buffer): boolean {
     // A whole message cannot go between the fragments of another (RFC 6455 5.4); the shell never asks.
     if (!this.acceptsMessages || this.sendingFragments) return false;
-    this.sendFrame(opcode, payload);
+    const compressed = this.deflate === null ? null : deflateMessage(payload, this.deflate.params.clientMaxWindowBits);
+    if (compressed === null) {
+      this.sendFrame(opcode, payload);
+      return true;
+    }
+    this.sendFrame(opcode, compressed, true, 0b100);
+    if (this.traceFrames) this.events.push({ type: 'compressed', direction: 'sent', wire: compressed.length, size: payload.length });
     return true;
   }
 
@@ -871,10 +1359,10 @@ export class ClientConnection {
     return payload.length <= MAX_CONTROL_PAYLOAD && this.sendData(Opcode.PONG, payload);
   }
 
-  private sendFrame(opcode: number, payload: Buffer, fin = true): void {
-    this.outgoing.push(encodeFrame(opcode, payload, randomMaskKey(), fin));
+  private sendFrame(opcode: number, payload: Buffer, fin = true, rsv = 0): void {
+    this.outgoing.push(encodeFrame(opcode, payload, randomMaskKey(), fin, rsv));
     if (this.traceFrames) {
-      const header = { fin, rsv: 0, opcode, masked: true, maskKey: null, payloadLength: payload.length };
+      const header = { fin, rsv, opcode, masked: true, maskKey: null, payloadLength: payload.length };
       this.events.push({ type: 'frame', direction: 'sent', header, controlPayload: opcode >= 0x8 ? payload : null });
     }
   }
@@ -935,10 +1423,11 @@ export class ClientConnection {
     const rest = this.responseHead.subarray(end + 4);
     this.responseHead = EMPTY;
     this.response = head;
-    const result = validateHandshakeResponse(head, this.key, this.subprotocols);
+    const result = validateHandshakeResponse(head, this.key, { subprotocols: this.subprotocols, deflate: this.offersDeflate });
     if (!result.ok) return this.refuse(result, rest);
     this.state = 'OPEN';
-    this.events.push({ type: 'open', statusLine: result.statusLine, headers: result.headers, subprotocol: result.subprotocol });
+    if (result.deflate !== null) this.deflate = { params: result.deflate, inflater: new Inflater(this.maxMessageSize, !result.deflate.serverNoContextTakeover) };
+    this.events.push({ type: 'open', statusLine: result.statusLine, headers: result.headers, subprotocol: result.subprotocol, deflate: result.deflate });
     // Bytes after the blank line are already frames.
     if (rest.length > 0) this.receiveData(rest);
   }
@@ -997,7 +1486,7 @@ export class ClientConnection {
     if (header.opcode >= 0x8) {
       this.controlPieces = [];
     } else {
-      if (this.message === null) this.message = { opcode: header.opcode, utf8State: 0 };
+      if (this.message === null) this.message = { opcode: header.opcode, utf8State: 0, compressed: (header.rsv & 0b100) !== 0 };
       if (this.traceFrames) this.events.push({ type: 'frame', direction: 'received', header, controlPayload: null });
     }
     this.frame = header;
@@ -1008,7 +1497,9 @@ export class ClientConnection {
     const protocolError = (message: string) => ({ message, closeCode: CloseCode.PROTOCOL_ERROR });
     const { opcode } = header;
     const name = OPCODE_NAMES[opcode];
-    if (header.rsv !== 0) return protocolError(`frame with reserved bits set (RSV=${header.rsv}) but no extension negotiated`);
+    // RSV1 means "compressed" once permessage-deflate is agreed (RFC 7692 6), and only on a message's first frame.
+    const allowedRsv = this.deflate !== null && opcode !== Opcode.CONTINUATION && opcode < 0x8 ? 0b100 : 0;
+    if ((header.rsv & ~allowedRsv) !== 0) return protocolError(this.describeRsv(header));
     if (name === undefined) return protocolError(`frame with reserved opcode ${opcode}`);
     if (header.masked) return protocolError('masked frame from the server');
     if (opcode >= 0x8) {
@@ -1019,9 +1510,19 @@ export class ClientConnection {
     if (opcode === Opcode.CONTINUATION && this.message === null) return protocolError('CONTINUATION frame without a message in progress');
     if (opcode !== Opcode.CONTINUATION && this.message !== null) return protocolError(`new ${name} frame while a fragmented message is in progress`);
     const soFar = this.message === null ? 0 : this.messageBuffer.size;
-    if (soFar + header.payloadLength <= this.maxMessageSize) return null;
+    // A compressed message is limited once inflated (by the Inflater); what it may take on the wire, here.
+    const compressed = this.message?.compressed ?? (header.rsv & 0b100) !== 0;
+    const limit = compressed ? compressedLimit(this.maxMessageSize) : this.maxMessageSize;
+    if (soFar + header.payloadLength <= limit) return null;
     const announced = Number.isFinite(header.payloadLength) ? `${soFar + header.payloadLength} bytes` : 'over 2^53-1 bytes';
-    return { message: `message of ${announced} exceeds the limit of ${this.maxMessageSize} bytes`, closeCode: CloseCode.MESSAGE_TOO_BIG };
+    return { message: `${compressed ? 'compressed message' : 'message'} of ${announced} exceeds the limit of ${limit} bytes`, closeCode: CloseCode.MESSAGE_TOO_BIG };
+  }
+
+  /** What is wrong with a frame's RSV bits, as the error line says it. */
+  private describeRsv(header: FrameHeader): string {
+    const name = OPCODE_NAMES[header.opcode] ?? `opcode ${header.opcode}`;
+    if (this.deflate === null || (header.rsv & 0b011) !== 0) return `frame with reserved bits set (RSV=${header.rsv}) but ${this.deflate === null ? 'no extension' : 'only permessage-deflate (RSV1)'} negotiated`;
+    return header.opcode >= 0x8 ? `RSV1 set on a ${name} frame (control frames are never compressed)` : 'RSV1 set on a CONTINUATION frame (only a message\'s first frame says it is compressed)';
   }
 
   private receiveFramePayload(data: Buffer, end: boolean): void {
@@ -1032,7 +1533,7 @@ export class ClientConnection {
       return;
     }
     const message = this.message!; // receiveFrameHeader starts one for every data frame
-    if (message.opcode === Opcode.TEXT) {
+    if (message.opcode === Opcode.TEXT && !message.compressed) {
       // Fail fast: invalid UTF-8 is refused as soon as it arrives, not when the message completes.
       message.utf8State = validateUtf8(message.utf8State, data);
       if (message.utf8State === UTF8_REJECT) return this.fail('protocol', 'invalid UTF-8 in a text message', CloseCode.INVALID_DATA);
@@ -1042,11 +1543,34 @@ export class ClientConnection {
     if (!whole) this.messageBuffer.append(data, this.reader.payloadRemaining);
     if (!end || !frame.fin) return;
     this.message = null;
-    if (message.opcode === Opcode.TEXT && message.utf8State !== 0) {
-      return this.fail('protocol', 'text message ends inside a UTF-8 sequence', CloseCode.INVALID_DATA);
+    let where = whole ? { bytes: data, ranges: [0, data.length] } : this.messageBuffer.finish();
+    if (message.compressed) {
+      const inflated = this.inflateMessage(where);
+      if (inflated === null) return;
+      where = inflated;
+      if (message.opcode === Opcode.TEXT) message.utf8State = validateUtf8(0, where.bytes.subarray(where.ranges[0], where.ranges[1]));
     }
-    const where = whole ? { bytes: data, ranges: [0, data.length] } : this.messageBuffer.finish();
+    if (message.opcode === Opcode.TEXT && message.utf8State !== 0) {
+      const why = message.utf8State === UTF8_REJECT ? 'invalid UTF-8 in a text message' : 'text message ends inside a UTF-8 sequence';
+      return this.fail('protocol', why, CloseCode.INVALID_DATA);
+    }
     this.events.push({ type: message.opcode === Opcode.TEXT ? 'text' : 'binary', ...where });
+  }
+
+  /** A compressed message's bytes inflated, or null when it failed: 1009 past the limit, 1007 when it does not inflate. */
+  private inflateMessage(compressed: { bytes: Buffer; ranges: number[] }): { bytes: Buffer; ranges: number[] } | null {
+    const [start = 0, end = 0] = compressed.ranges;
+    try {
+      const inflated = this.deflate!.inflater.inflate(compressed.bytes.subarray(start, end)); // RSV1 is refused unless agreed
+      const size = (inflated.ranges[1] ?? 0) - (inflated.ranges[0] ?? 0);
+      if (this.traceFrames) this.events.push({ type: 'compressed', direction: 'received', wire: end - start, size });
+      return inflated;
+    } catch (error) {
+      if (!(error instanceof InflateError)) throw error;
+      if (error.tooBig) this.fail('protocol', error.message, CloseCode.MESSAGE_TOO_BIG);
+      else this.fail('protocol', `compressed message does not inflate: ${error.message}`, CloseCode.INVALID_DATA);
+      return null;
+    }
   }
 
   private receiveControlFrame(header: FrameHeader, payload: Buffer): void {
@@ -1074,7 +1598,7 @@ export class ClientConnection {
   }
 }
 
-// § 4  The command line
+// § 5  The command line
 //
 // Everything the user can ask for, turned once into a frozen CliOptions: where to connect (a URL, or the
 // chat server's HOST PORT ROLE), how (headers, credentials, proxy, TLS files), and what to do with input
@@ -1157,6 +1681,8 @@ export interface CliOptions {
   readonly historyFile: string | null;
   /** --timestamps: each message and status line starts with the local time; JSON events carry `ts`. */
   readonly timestamps: boolean;
+  /** Offer permessage-deflate (--no-deflate: offer nothing). */
+  readonly deflate: boolean;
 }
 
 /** A bad command line, option value or file: exit 2 with one line (and, for the command line's shape, the usage). */
@@ -1169,14 +1695,8 @@ export class UsageError extends Error {
   }
 }
 
-export function usage(program: string): string {
-  return `Usage: ${program} [options] HOST PORT ROLE
-       ${program} [options] URL            (or -c URL)
-ROLE is producer (send each stdin line), consumer (print each message) or both. A URL is ws:// or wss://
-with any path and query, sent as given, or ws+unix:///PATH/TO/SOCKET:/REQUEST/PATH; its role is the path's
-when that is /producer, /consumer or /both, otherwise both (--role ROLE overrides).
-
-Connection:
+/** The options by group, for usage(): the README's option tables say more of each. */
+const OPTION_HELP = `Connection:
   -c, --connect URL              the URL to connect to (as wscat's -c)
       --role ROLE                producer, consumer or both, whatever the URL's path
   -H, --header "NAME: VALUE"     add a request header (repeatable)
@@ -1193,7 +1713,9 @@ Connection:
       --unix-socket PATH         connect to a unix socket (Host: the URL's host, as curl does)
       --connect-timeout SECONDS  give up if not connected and upgraded in time (default 10)
       --close-timeout SECONDS    wait this long for the server's CLOSE (default 5)
-      --max-message-size BYTES   refuse larger incoming messages with 1009 (default 67108864)
+      --max-message-size BYTES   refuse larger incoming messages with 1009, compressed ones as they inflate
+                                 (default 67108864)
+      --no-deflate               do not offer permessage-deflate (compression), which is offered by default
 TLS (wss://):
       --ca FILE                  also trust this CA certificate (PEM)
       --cert FILE                client certificate (PEM)
@@ -1228,6 +1750,15 @@ Output:
 
 stdout carries received messages only; everything else goes to stderr.
 Exit status: 0 normal closure, 1 failure, 2 usage error.`;
+
+export function usage(program: string): string {
+  return `Usage: ${program} [options] HOST PORT ROLE
+       ${program} [options] URL            (or -c URL)
+ROLE is producer (send each stdin line), consumer (print each message) or both. A URL is ws:// or wss://
+with any path and query, sent as given, or ws+unix:///PATH/TO/SOCKET:/REQUEST/PATH; its role is the path's
+when that is /producer, /consumer or /both, otherwise both (--role ROLE overrides).
+
+${OPTION_HELP}`;
 }
 
 /** Every option parseArgs accepts (what each does: usage(), and the README's option tables). */
@@ -1276,6 +1807,7 @@ const OPTIONS = {
   base64: { type: 'boolean' },
   history: { type: 'string' },
   timestamps: { type: 'boolean' },
+  'no-deflate': { type: 'boolean' },
 } as const;
 
 /** The option names, for the test that keeps usage(), the README and the manual page in step with them. */
@@ -1324,6 +1856,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     verbose: values.verbose ?? false,
     historyFile: values.history ?? null,
     timestamps: values.timestamps ?? false,
+    deflate: !values['no-deflate'],
     ...parseScripting(values, target),
   });
 }
@@ -1635,11 +2168,11 @@ function parseCount(values: { count?: string; '1'?: boolean }): number {
   return count;
 }
 
-// § 5  Presentation and secrets
+// § 6  Presentation and secrets
 //
 // What the user sees is made from what a peer sent, so it must be safe: text from the server may not drive
 // the terminal (set its title, clear it, forge a status line), and nothing printed may carry a password
-// the user gave. These pure helpers turn bytes and events into safe lines; Output (§ 8) writes them.
+// the user gave. These pure helpers turn bytes and events into safe lines; Output (§ 9) writes them.
 
 const SGR = { reset: '\x1b[0m', bold: '\x1b[1m', dim: '\x1b[2m', green: '\x1b[32m', cyan: '\x1b[36m', red: '\x1b[31m' };
 
@@ -1750,7 +2283,7 @@ export function secretsOf(options: CliOptions): string[] {
   return secrets.filter((secret) => secret.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
 }
 
-// § 6  Reaching the server
+// § 7  Reaching the server
 //
 // Before the handshake there must be a byte stream to the server: a TCP connection, a unix socket (a local
 // server, Docker's engine API), or a tunnel through a proxy: HTTP CONNECT, or SOCKS5 as `ssh -D` offers it.
@@ -1981,13 +2514,13 @@ async function openTunnel(proxy: ProxyAddress, target: Target, timeoutMs: number
   });
 }
 
-// § 7  The connection attempt
+// § 8  The connection attempt
 //
 // The I/O shell around one ClientConnection, after python-websockets' asyncio layer: a class whose methods
 // are the socket's and the timers' callbacks. Each feeds the connection, then calls step(), the body of
 // the select loop: write what the connection wants sent, show its events, and act on a change of state.
-// What the attempt shows goes to a Display (Output, § 8); what it needs from its owner (send what waited
-// at OPEN, count messages, pause input) goes to an AttemptHost (ChatClient, § 11; a stub in tests).
+// What the attempt shows goes to a Display (Output, § 9); what it needs from its owner (send what waited
+// at OPEN, count messages, pause input) goes to an AttemptHost (ChatClient, § 12; a stub in tests).
 
 /**
  * After the closing handshake the client half-closes TCP at once (RFC 6455 7.1.1 allows it once both CLOSE
@@ -2056,7 +2589,7 @@ export function attemptOutcome(connection: ClientConnection, openedAt: number, n
 
 // ---- the attempt
 
-/** What an attempt shows (Output, § 8, is the real one), and stdout's backpressure, which it must respect. */
+/** What an attempt shows (Output, § 9, is the real one), and stdout's backpressure, which it must respect. */
 export interface Display {
   status(text: string): void;
   error(text: string): void;
@@ -2142,6 +2675,7 @@ export class Attempt {
       subprotocols: options.subprotocols,
       extraHeaders: headers,
       traceFrames: options.verbose,
+      deflate: options.deflate,
     });
   }
 
@@ -2265,7 +2799,11 @@ export class Attempt {
   private stepOnce(): void {
     if (this.done) return;
     this.writeOutgoing();
-    for (const event of this.connection.eventsReceived()) this.show(event);
+    for (const event of this.connection.eventsReceived()) {
+      this.show(event);
+      // What waited for OPEN goes now, before the messages that came in the same read as the 101.
+      if (event.type === 'open') this.enter('OPEN');
+    }
     this.display.flush();
     if (this.display.mustWait) this.pauseReadingForStdout();
     if (this.connection.state !== this.entered) this.enter(this.connection.state);
@@ -2406,7 +2944,7 @@ export class Attempt {
     const { display, options } = this;
     switch (event.type) {
       case 'open':
-        return this.showOpen(event.subprotocol);
+        return this.showOpen(event.subprotocol, event.deflate);
       case 'text':
       case 'binary':
         if (this.target.role !== 'producer') this.showMessages(event);
@@ -2422,6 +2960,10 @@ export class Attempt {
         return this.showFailure(event.message, event.closeCode);
       case 'frame':
         return display.trace(describeFrame(event.direction, event.header, event.controlPayload));
+      case 'compressed': {
+        const ratio = event.wire > 0 ? ` (${(event.size / event.wire).toFixed(1)}:1)` : '';
+        return display.trace(`${event.direction === 'sent' ? '>' : '<'} message of ${event.size} bytes, ${event.wire} compressed${ratio}`);
+      }
     }
   }
 
@@ -2434,13 +2976,15 @@ export class Attempt {
     this.host.messagesShown(shown);
   }
 
-  private showOpen(subprotocol: string | null): void {
+  private showOpen(subprotocol: string | null, deflate: DeflateParams | null): void {
     const url = targetUrl(this.target);
+    const extensions = deflate === null ? null : describeDeflate(deflate);
     this.openedAt = Date.now();
     if (this.options.verbose) this.traceResponse();
     if (subprotocol !== null) this.display.status(`subprotocol: ${subprotocol}`);
-    this.display.status(`connected to ${url}${this.host.interactive ? ' (type a line to send it; Ctrl-D or Ctrl-C to quit)' : ''}`);
-    this.display.json({ type: 'open', url });
+    const how = `${extensions === null ? '' : ` with ${extensions}`}${this.host.interactive ? ' (type a line to send it; Ctrl-D or Ctrl-C to quit)' : ''}`;
+    this.display.status(`connected to ${url}${how}`);
+    this.display.json({ type: 'open', url, extensions });
   }
 
   private showPong(payload: Buffer): void {
@@ -2478,7 +3022,7 @@ export class Attempt {
   }
 }
 
-// § 8  Output
+// § 9  Output
 //
 // Everything the user sees, and the contract it keeps: stdout carries received messages only (exact bytes
 // off a terminal, marked and made safe on one, or JSON lines); everything else is one line on stderr. The
@@ -2714,10 +3258,10 @@ export class Output implements Display {
   }
 }
 
-// § 9  Input
+// § 10  Input
 //
 // What the user sends: stdin split into lines (or NUL-separated messages with -0), made valid UTF-8, and
-// handed to the client; or, on a terminal, the lines the input line's editor produces (§ 10). Nothing
+// handed to the client; or, on a terminal, the lines the input line's editor produces (§ 11). Nothing
 // accepted is dropped silently: lines wait in one queue while no connection is open (before OPEN, between
 // reconnects), a full queue pauses stdin instead of growing, and lines that could not be sent are counted.
 // A line of any size goes out while it is still arriving, as a fragmented message, so memory does not grow
@@ -3033,7 +3577,7 @@ export class LineInput {
   }
 }
 
-// § 10  The terminal
+// § 11  The terminal
 //
 // When a person types, stdin is a terminal. In raw mode the client gets every key as bytes and keeps its
 // own input line at the bottom of the screen, so that arriving messages are printed above a half-typed
@@ -3550,7 +4094,7 @@ function readHidden(stdin: RawTerminalInput, stderr: Writable, prompt: string): 
   });
 }
 
-// § 11  The client
+// § 12  The client
 //
 // The life of the process, which outlives any one connection: stdin, stdout, the terminal and the signals
 // stay while attempts come and go. ChatClient wires the parts together: input to the open attempt, the
@@ -3888,7 +4432,7 @@ class ChatClient implements AttemptHost, InputHost {
   };
 }
 
-// § 12  main
+// § 13  main
 //
 // The program: parse the command line, complete and freeze the options (a password typed at the prompt
 // included, so that Output knows every secret it must keep out of what it prints), run the client, and

@@ -235,7 +235,7 @@ t.test('handshake response validation', async (t) => {
   t.match(validateHandshakeResponse(head(validResponse('AAAAAAAAAAAAAAAAAAAAAA==')), key), { ok: false, error: /Sec-WebSocket-Accept/ });
   t.match(validateHandshakeResponse(head(validResponse(key, ['Sec-WebSocket-Extensions: permessage-deflate'])), key), { ok: false, error: /Sec-WebSocket-Extensions/ });
   t.match(validateHandshakeResponse(head(validResponse(key, ['Sec-WebSocket-Protocol: chat'])), key), { ok: false, error: /Sec-WebSocket-Protocol/ });
-  t.match(validateHandshakeResponse(head(validResponse(key, ['Sec-WebSocket-Protocol: chat'])), key, ['chat']), { ok: true, subprotocol: 'chat' });
+  t.match(validateHandshakeResponse(head(validResponse(key, ['Sec-WebSocket-Protocol: chat'])), key, { subprotocols: ['chat'] }), { ok: true, subprotocol: 'chat' });
 });
 
 t.test('ipv6Bytes: the 16 bytes a SOCKS5 request carries for an IPv6 address', async (t) => {

@@ -2,7 +2,7 @@
 // and a server CLOSE that crosses the client's own is named, not just "connection closed".
 
 import t from 'tap';
-import { OP, close, startFakeServer, validResponse } from './fake-server.ts';
+import { OP, close, startFakeServer, text, validResponse } from './fake-server.ts';
 import { runInProcess } from './helpers.ts';
 
 const REFUSAL = 'path must be /producer, /consumer or /both';
@@ -71,4 +71,20 @@ t.test('a CLOSE in the same write as the 101, with a line queued: the code and r
   t.match(client.stderr(), `wsc: closed by server: 1008 ${REFUSAL}\n`);
   t.match(client.stderr(), 'wsc: 1 input line was not sent\n');
   t.same(server.sessions[0]!.frames.map((f) => f.opcode), [OP.CLOSE], 'only the echo');
+});
+
+t.test('a greeting in the same write as the 101 does not overtake what waited for OPEN: -x goes before -1 closes', async (t) => {
+  const server = await startFakeServer({
+    respond: (key) => Buffer.concat([Buffer.from(validResponse(key)), text('welcome')]),
+    script: async (session) => {
+      await session.waitForClose();
+      await session.send(close(1000));
+      session.end();
+    },
+  });
+  t.teardown(() => server.close());
+  const client = runInProcess(['-x', 'subscribe', '-1', `ws://127.0.0.1:${server.port}/`], { stdin: 'ignore' });
+  t.equal(await client.exit, 0, client.stderr());
+  t.equal(client.stdout(), 'welcome\n');
+  t.same(server.sessions[0]!.frames.map((f) => [f.opcode, f.payload.toString('latin1')]), [[OP.TEXT, 'subscribe'], [OP.CLOSE, '\x03\xe8']], 'the -x message, then the CLOSE');
 });

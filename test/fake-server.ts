@@ -4,6 +4,7 @@
 // client's on purpose, so the client is never checked against itself.
 
 import { createHash } from 'node:crypto';
+import * as zlib from 'node:zlib';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { delay, runClient, runInProcess, type RunHandle, type RunOptions } from './helpers.ts';
@@ -310,4 +311,55 @@ export async function runAgainstFakeServer(
   } finally {
     await server.close();
   }
+}
+
+/**
+ * A server's permessage-deflate compressor, with node:zlib (never the client's decoder): a message
+ * DEFLATE-compressed with a sync flush, the 00 00 FF FF tail left out (RFC 7692 7.2.1). With context
+ * takeover each message may refer back into the ones before (the last 2^windowBits bytes, as a dictionary).
+ */
+export class ServerDeflater {
+  private history = Buffer.alloc(0);
+  private readonly windowBits: number;
+  private readonly takeover: boolean;
+
+  constructor(options: { windowBits?: number; takeover?: boolean } = {}) {
+    this.windowBits = options.windowBits ?? 15;
+    this.takeover = options.takeover ?? true;
+  }
+
+  compress(message: Buffer | string): Buffer {
+    const plain = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+    const options: zlib.ZlibOptions = { windowBits: Math.max(9, this.windowBits), finishFlush: zlib.constants.Z_SYNC_FLUSH };
+    if (this.takeover && this.history.length > 0) options.dictionary = this.history;
+    const compressed = zlib.deflateRawSync(plain, options);
+    if (this.takeover) this.history = Buffer.concat([this.history, plain]).subarray(-(1 << Math.max(9, this.windowBits)));
+    return compressed.subarray(0, compressed.length - 4);
+  }
+}
+
+/** A client's compressed payload inflated the RFC's way (the tail put back), by node:zlib. */
+export function inflateClientPayload(payload: Buffer, windowBits = 15): Buffer {
+  return zlib.inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]), { windowBits, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+}
+
+/**
+ * A decompression bomb without compressing a gigabyte: a permessage-deflate payload (tail left out) that
+ * inflates to at least `inflated` zero bytes, about a thousandth of that on the wire. zlib codes 4 MiB of
+ * zeros as one block whose middle is a run of zero bytes, each holding four 258-byte copies; the run is
+ * lengthened. The tests check with zlib that it inflates as this says.
+ */
+export function zeroBomb(inflated: number): { payload: Buffer; inflatedLength: number } {
+  const base = 4 * 1024 * 1024, perRunByte = 4 * 258;
+  const deflated = zlib.deflateRawSync(Buffer.alloc(base), { level: 9, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  const compressed = deflated.subarray(0, deflated.length - 4);
+  let runStart = 0, runLength = 0;
+  for (let at = 0, start = 0; at <= compressed.length; at++) {
+    if (at < compressed.length && compressed[at] === 0) continue;
+    if (at - start > runLength) [runStart, runLength] = [start, at - start];
+    start = at + 1;
+  }
+  const extra = Math.max(0, Math.ceil((inflated - base) / perRunByte));
+  const payload = Buffer.concat([compressed.subarray(0, runStart + runLength), Buffer.alloc(extra), compressed.subarray(runStart + runLength)]);
+  return { payload, inflatedLength: base + extra * perRunByte };
 }

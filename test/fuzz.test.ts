@@ -10,11 +10,16 @@
 // and a CLOSE with it, or the clean close, or (cut short) a lost connection at EOF: never a thrown
 // exception, never an event after the failure, never a frame sent after the CLOSE.
 //
+// A third of the streams agree on permessage-deflate (RFC 7692), sometimes without context takeover, and
+// most of their messages are compressed by node:zlib; the reference inflates them with node:zlib as the
+// RFC says (the 00 00 FF FF tail put back), so the client's own DEFLATE decoder is held to zlib's.
+//
 // Replay a failing case: WSC_FUZZ_SEED=<seed printed> npx tap test/fuzz.test.ts
 
 import t from 'tap';
+import * as zlib from 'node:zlib';
 import { ClientConnection, messagesOf, type ProtocolEvent } from '../client.ts';
-import { OP, frame, parseClientFrames, validResponse } from './fake-server.ts';
+import { OP, ServerDeflater, frame, parseClientFrames, validResponse } from './fake-server.ts';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const CASES = 10_000;
@@ -72,15 +77,20 @@ function randomText(random: Random, maxChars: number): Buffer {
 }
 
 function randomPayloadSize(random: Random): number {
-  if (random.chance(0.01)) return 65_536 + random.int(10_000); // 64-bit length form
+  if (random.chance(0.0025)) return 65_536 + random.int(10_000); // 64-bit length form (small payloads get it too, see `long`)
   if (random.chance(0.04)) return 126 + random.int(2_000); // 16-bit length form
   return random.int(126);
 }
 
-/** One message as frames: cut at random byte positions (UTF-8 sequences may be split), control frames between. */
-function messageFrames(random: Random): Buffer[] {
+/**
+ * One message as frames: cut at random byte positions (UTF-8 sequences, or compressed data, may be split),
+ * control frames between. With a deflater, most messages are compressed: RSV1 on the first frame.
+ */
+function messageFrames(random: Random, deflater: ServerDeflater | null): Buffer[] {
   const isText = random.chance(0.7);
-  const payload = isText ? randomText(random, randomPayloadSize(random) >> 1) : randomBytes(random, randomPayloadSize(random));
+  const plain = isText ? randomText(random, randomPayloadSize(random) >> 1) : randomBytes(random, randomPayloadSize(random));
+  const compressed = deflater !== null && random.chance(0.8);
+  const payload = compressed ? deflater.compress(plain) : plain;
   const cuts = [...new Set(Array.from({ length: random.int(4) }, () => random.int(payload.length + 1)))].sort((a, b) => a - b);
   const pieces: Buffer[] = [];
   let at = 0;
@@ -91,7 +101,8 @@ function messageFrames(random: Random): Buffer[] {
   const frames: Buffer[] = [];
   pieces.forEach((piece, i) => {
     if (i > 0 && random.chance(0.3)) frames.push(controlFrame(random));
-    frames.push(frame(i === 0 ? (isText ? OP.TEXT : OP.BINARY) : OP.CONT, piece, { fin: i === pieces.length - 1, long: random.chance(0.02) }));
+    const rsv = compressed && i === 0 ? 4 : 0;
+    frames.push(frame(i === 0 ? (isText ? OP.TEXT : OP.BINARY) : OP.CONT, piece, { fin: i === pieces.length - 1, long: random.chance(0.02), rsv }));
   });
   return frames;
 }
@@ -103,13 +114,17 @@ function controlFrame(random: Random): Buffer {
 
 function validStream(random: Random): Buffer {
   const frames: Buffer[] = [];
-  for (let n = 1 + random.int(8); n > 0; n--) frames.push(random.chance(0.25) ? controlFrame(random) : Buffer.concat(messageFrames(random)));
+  const deflate = random.chance(0.33);
+  const takeover = random.chance(0.7);
+  const deflater = deflate ? new ServerDeflater({ takeover, windowBits: [9, 12, 15][random.int(3)] }) : null;
+  for (let n = 1 + random.int(8); n > 0; n--) frames.push(random.chance(0.25) ? controlFrame(random) : Buffer.concat(messageFrames(random, deflater)));
   if (random.chance(0.6)) {
     const code = [1000, 1001, 1003, 1008, 1011, 3000, 4999][random.int(7)]!;
     const reason = randomText(random, 30);
     frames.push(frame(OP.CLOSE, Buffer.concat([Buffer.from([code >> 8, code & 0xff]), reason.subarray(0, 123)])));
   }
-  return Buffer.concat([Buffer.from(validResponse(KEY)), ...frames]);
+  const extensions = deflate ? [`Sec-WebSocket-Extensions: permessage-deflate${takeover ? '' : '; server_no_context_takeover'}`] : [];
+  return Buffer.concat([Buffer.from(validResponse(KEY, extensions)), ...frames]);
 }
 
 // ---- the independent decoder: what a correct client reports for these bytes, valid or not
@@ -117,8 +132,25 @@ function validStream(random: Random): Buffer {
 type Expected = { type: 'text' | 'binary' | 'ping' | 'pong'; data: string } | { type: 'close'; code: number | null; reason: string };
 /** How the bytes end: a failure with its close code, the server's CLOSE, or still open (more bytes could come). */
 type Ending = { type: 'failure'; code: number } | { type: 'close' } | { type: 'open' };
+type Reference = { events: Expected[]; ending: Ending };
 
 const MAX_MESSAGE = 64 * 1024 * 1024; // the client's default --max-message-size
+/** A compressed message's most bytes on the wire: stored blocks add 5 bytes in 65,535 (RFC 1951 3.2.4). */
+const MAX_COMPRESSED = MAX_MESSAGE + Math.ceil(MAX_MESSAGE / 65535) * 5 + 64;
+
+/**
+ * A compressed message inflated the RFC's way, by zlib: the tail 00 00 FF FF put back, the window before it
+ * as a dictionary (context takeover). Strict: the data must end where a block ends, which zlib says by
+ * accepting one more, final, empty block after the tail (03 00). null when it does not inflate.
+ */
+function referenceInflate(compressed: Buffer, window: Buffer): Buffer | null {
+  try {
+    const data = Buffer.concat([compressed, Buffer.from([0x00, 0x00, 0xff, 0xff, 0x03, 0x00])]);
+    return zlib.inflateRawSync(data, window.length > 0 ? { dictionary: window } : {});
+  } catch {
+    return null;
+  }
+}
 
 /** Incremental UTF-8 validation from RFC 3629's table: false at the first byte that cannot be valid. */
 function utf8Checker() {
@@ -153,11 +185,16 @@ function utf8Checker() {
 const validCloseCode = (code: number) => [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014].includes(code) || (code >= 3000 && code <= 4999);
 
 /** Decode server frames as RFC 6455 section 5 says, checking every rule; bytes after a CLOSE or a failure are not read. */
-function referenceDecode(stream: Buffer): { events: Expected[]; ending: Ending } {
+function referenceDecode(stream: Buffer): Reference {
+  const head = stream.subarray(0, stream.indexOf('\r\n\r\n')).toString('latin1');
   const body = stream.subarray(stream.indexOf('\r\n\r\n') + 4);
+  const deflate = /^sec-websocket-extensions: permessage-deflate/im.test(head);
+  const takeover = !/server_no_context_takeover/.test(head);
+  let window: Buffer = Buffer.alloc(0); // the last 32 KiB inflated, with context takeover
   const events: Expected[] = [];
   const fail = (code: number) => ({ events, ending: { type: 'failure', code } as Ending });
-  let message: { opcode: number; pieces: Buffer[]; size: number; utf8: ReturnType<typeof utf8Checker> } | null = null;
+  type Message = { opcode: number; pieces: Buffer[]; size: number; utf8: ReturnType<typeof utf8Checker>; compressed: boolean };
+  let message = null as Message | null;
   for (let at = 0; ; ) {
     if (body.length - at < 2) return { events, ending: { type: 'open' } };
     const b0 = body[at]!, b1 = body[at + 1]!;
@@ -167,10 +204,13 @@ function referenceDecode(stream: Buffer): { events: Expected[]; ending: Ending }
     if (body.length - at < headerLength) return { events, ending: { type: 'open' } };
     const length = len7 === 126 ? body.readUInt16BE(at + 2) : len7 === 127 ? Number(body.readBigUInt64BE(at + 2)) : len7;
     const isControl = opcode >= 8;
-    if (rsv !== 0 || ![0, 1, 2, 8, 9, 10].includes(opcode) || masked) return fail(1002);
+    // RSV1 says "compressed", with permessage-deflate agreed, on a message's first frame only (RFC 7692 6).
+    const rsvAllowed = deflate && opcode >= 1 && opcode <= 2 ? 4 : 0;
+    if ((rsv & ~rsvAllowed) !== 0 || ![0, 1, 2, 8, 9, 10].includes(opcode) || masked) return fail(1002);
     if (isControl && (!fin || length > 125)) return fail(1002);
     if (!isControl && (opcode === 0) === (message === null)) return fail(1002); // CONT without a message, or a new one inside one
-    if (!isControl && (message?.size ?? 0) + length > MAX_MESSAGE) return fail(1009);
+    const compressed: boolean = message?.compressed ?? rsv === 4;
+    if (!isControl && (message?.size ?? 0) + length > (compressed ? MAX_COMPRESSED : MAX_MESSAGE)) return fail(1009);
     const payloadStart = at + headerLength;
     const available = body.subarray(payloadStart, Math.min(body.length, payloadStart + length));
     if (isControl) {
@@ -187,15 +227,24 @@ function referenceDecode(stream: Buffer): { events: Expected[]; ending: Ending }
         return { events, ending: { type: 'close' } };
       }
     } else {
-      message ??= { opcode, pieces: [], size: 0, utf8: utf8Checker() };
-      // Fail fast: invalid UTF-8 counts as soon as its bytes are there, even before the frame is complete.
-      if (message.opcode === 1 && !message.utf8.push(available)) return fail(1007);
+      message ??= { opcode, pieces: [], size: 0, utf8: utf8Checker(), compressed };
+      // Fail fast: invalid UTF-8 counts as soon as its bytes are there, even before the frame is complete
+      // (a compressed message's, once it is inflated).
+      if (message.opcode === 1 && !message.compressed && !message.utf8.push(available)) return fail(1007);
       if (available.length < length) return { events, ending: { type: 'open' } };
       message.pieces.push(available);
       message.size += length;
       if (fin) {
+        let data: Buffer = Buffer.concat(message.pieces);
+        if (message.compressed) {
+          const inflated = referenceInflate(data, window);
+          if (inflated === null) return fail(1007);
+          if (inflated.length > MAX_MESSAGE) return fail(1009);
+          if (takeover) window = Buffer.concat([window, inflated]).subarray(-32768);
+          data = inflated;
+          if (message.opcode === 1 && !message.utf8.push(data)) return fail(1007);
+        }
         if (message.opcode === 1 && !message.utf8.complete) return fail(1007);
-        const data = Buffer.concat(message.pieces);
         events.push(message.opcode === 1 ? { type: 'text', data: data.toString('utf8') } : { type: 'binary', data: data.toString('hex') });
         message = null;
       }
@@ -206,7 +255,7 @@ function referenceDecode(stream: Buffer): { events: Expected[]; ending: Ending }
 
 // ---- driving the client
 
-type Observed = Expected | { type: 'open' | 'failure' | 'frame'; detail?: unknown };
+type Observed = Expected | { type: 'open' | 'failure' | 'frame' | 'compressed'; detail?: unknown };
 
 /** The client's events, copied at once (message bytes are only valid until the next receiveData). */
 function observed(events: ProtocolEvent[]): Observed[] {
@@ -234,7 +283,7 @@ const correctFeed: Feed = (connection, chunk) => connection.receiveData(chunk);
 
 /** Feed `stream` cut at random points; returns the events and the frames the client sent after its request. */
 function drive(stream: Buffer, random: Random, feed: Feed, endWithEof: boolean) {
-  const connection = new ClientConnection({ hostHeader: '127.0.0.1:8001', path: '/both', key: KEY });
+  const connection = new ClientConnection({ hostHeader: '127.0.0.1:8001', path: '/both', key: KEY, deflate: true });
   connection.dataToSend(); // the request
   const events: ReturnType<typeof observed> = [];
   const sent: Buffer[] = [];
@@ -257,8 +306,7 @@ function drive(stream: Buffer, random: Random, feed: Feed, endWithEof: boolean) 
 }
 
 /** Drive the client with `stream` and hold it to the reference decoder: events, ending and replies. */
-function compareWithReference(stream: Buffer, random: Random, feed: Feed, endWithEof: boolean): string | null {
-  const reference = referenceDecode(stream);
+function compareWithReference(stream: Buffer, reference: Reference, random: Random, feed: Feed, endWithEof: boolean): string | null {
   let result;
   try {
     result = drive(stream, random, feed, endWithEof);
@@ -295,8 +343,9 @@ function compareWithReference(stream: Buffer, random: Random, feed: Feed, endWit
 function checkValid(seed: number, feed: Feed): string | null {
   const random = generator(seed);
   const stream = validStream(random);
-  if (referenceDecode(stream).ending.type === 'failure') return 'the generator made an invalid stream';
-  return compareWithReference(stream, random, feed, false);
+  const reference = referenceDecode(stream);
+  if (reference.ending.type === 'failure') return 'the generator made an invalid stream';
+  return compareWithReference(stream, reference, random, feed, false);
 }
 
 /** Change one frame as a whole: its opcode, FIN, RSV or mask bit, or its payload cut to 0-3 bytes. */
@@ -350,10 +399,11 @@ const outcomes: Record<string, number> = {};
 function checkMutated(seed: number, feed: Feed): string | null {
   const random = generator(seed);
   const stream = mutate(validStream(random), random);
-  const ending = referenceDecode(stream).ending;
+  const reference = referenceDecode(stream);
+  const { ending } = reference;
   const outcome = ending.type === 'failure' ? `close ${ending.code}` : ending.type === 'close' ? 'clean close' : 'lost at EOF';
   outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-  return compareWithReference(stream, random, feed, true);
+  return compareWithReference(stream, reference, random, feed, true);
 }
 
 /** Run `count` cases from `baseSeed`; the first failure, with the seed that replays it. */

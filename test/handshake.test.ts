@@ -166,6 +166,7 @@ t.test('-v shows the handshake and every frame on stderr, line by line, without 
     'wsc: > Connection: Upgrade',
     `wsc: > Sec-WebSocket-Key: ${key}`,
     'wsc: > Sec-WebSocket-Version: 13',
+    'wsc: > Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits',
     'wsc: < HTTP/1.1 101 Switching Protocols',
     'wsc: < Upgrade: websocket',
     'wsc: < Connection: Upgrade',

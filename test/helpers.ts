@@ -132,7 +132,8 @@ function watchRun(stdoutStream: NodeJS.ReadableStream, stderrStream: NodeJS.Read
     for (const waiter of [...waiters]) waiter();
   };
   stdoutStream.on('data', (chunk: Buffer) => {
-    out.push(chunk);
+    // A copy: once written, the client may reuse its memory (a real stdout has its own copy by then).
+    out.push(Buffer.from(chunk));
     notify();
   });
   stderrStream.on('data', (chunk: Buffer) => {

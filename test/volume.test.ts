@@ -5,7 +5,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { peakResidentMB, runClient, runInProcess } from './helpers.ts';
-import { close, cont, OP, parseClientFrames, ping, startFakeServer, text } from './fake-server.ts';
+import * as zlib from 'node:zlib';
+import { close, cont, OP, parseClientFrames, ping, startFakeServer, text, validResponse, zeroBomb } from './fake-server.ts';
 
 const LIMIT_MB = 150;
 const hasProc = (() => {
@@ -65,6 +66,44 @@ t.test('two million one-byte fragments of one message: bounded, and the message 
   t.comment(`peak RSS ${peak.toFixed(1)} MB for ${count} fragments`);
   t.equal(client.stdout(), 'x'.repeat(count) + '\n', 'one message of every fragment');
   t.ok(peak > 0 && peak < LIMIT_MB, `peak RSS ${peak.toFixed(1)} MB is under ${LIMIT_MB} MB`);
+});
+
+t.test('a compressed message just under 1 MB that inflates to 960 MiB: 1009 at the limit, memory bounded, in one frame or a thousand', { skip: !hasProc && 'needs /proc' }, async (t) => {
+  const small = zeroBomb(16 * 1024 * 1024);
+  const inflated = zlib.inflateRawSync(Buffer.concat([small.payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  t.ok(inflated.length === small.inflatedLength && inflated.every((byte) => byte === 0), 'zlib inflates the bomb builder\'s output as it says');
+  const bomb = zeroBomb(960 * 1024 * 1024); // under 1,000,000 bytes on the wire, so only inflating can pass the limit
+  const shapes: [string, Buffer[]][] = [
+    ['one frame', [text(bomb.payload, { rsv: 4 })]],
+    ['a thousand fragments', Array.from({ length: 1000 }, (_, i) => {
+      const piece = bomb.payload.subarray(Math.floor((i * bomb.payload.length) / 1000), Math.floor(((i + 1) * bomb.payload.length) / 1000));
+      return i === 0 ? text(piece, { fin: false, rsv: 4 }) : cont(piece, { fin: i === 999 });
+    })],
+  ];
+  for (const [shape, frames] of shapes) {
+    let peak = 0;
+    let closeCode: number | undefined;
+    const server = await startFakeServer({
+      respond: (key) => validResponse(key, ['Sec-WebSocket-Extensions: permessage-deflate']),
+      script: async (session) => {
+        await session.send(Buffer.concat(frames)).catch(() => undefined); // the client may close before it has read all
+        const clientClose = await session.waitForClose(20_000);
+        closeCode = clientClose.payload.length >= 2 ? clientClose.payload.readUInt16BE(0) : undefined;
+        peak = peakResidentMB(client.child.pid!);
+        await session.send(close(1009)).catch(() => undefined);
+        session.end();
+      },
+    });
+    t.teardown(() => server.close());
+    const client = runClient(['127.0.0.1', String(server.port), 'consumer', '--max-message-size', '1000000'], { stdin: 'ignore', killAfterMs: 60_000 });
+    t.equal(await client.exit, 1, `${shape}: exit status 1`);
+    await server.scriptDone;
+    t.equal(closeCode, 1009, `${shape}: the client closes with 1009`);
+    t.match(client.stderr(), /inflates past the limit of 1000000 bytes/, `${shape}: stderr says why`);
+    t.equal(client.stdout(), '', `${shape}: nothing printed`);
+    t.comment(`${shape}: ${bomb.payload.length} bytes on the wire, ${bomb.inflatedLength} inflated; peak RSS ${peak.toFixed(1)} MB`);
+    t.ok(peak > 0 && peak < LIMIT_MB, `${shape}: peak RSS ${peak.toFixed(1)} MB is under ${LIMIT_MB} MB`);
+  }
 });
 
 t.test('a producer into an echo server that reads only while its own writes flow: everything comes back (no deadlock)', async (t) => {
