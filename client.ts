@@ -667,6 +667,10 @@ export function describeRefusalBody(body: Buffer, truncated: boolean): string {
 const DEFLATE_WINDOW = 32 * 1024;
 /** The sync flush's empty stored block, which the sender leaves out and the receiver puts back. */
 const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/** Zeros after the tail, for the bit reader to read ahead into (three bytes past the four that fill() allows). */
+const READ_AHEAD = 8;
+/** Room a back-reference needs: the longest match (258 bytes), and the three a four-byte copy may write past it. */
+const MATCH_ROOM = 258 + 3;
 /** Messages shorter than this are sent as they are: compressing them saves too little (ws's threshold). */
 export const DEFLATE_THRESHOLD = 1024;
 
@@ -750,6 +754,8 @@ export class InflateError extends Error {
  */
 export class Inflater {
   private out: Buffer = EMPTY;
+  /** `out` read and written four bytes at a time (back-references). */
+  private view: DataView = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
   /** The message being inflated is out[start, at); back-references may reach down to `floor`. */
   private start = 0;
   private at = 0;
@@ -758,7 +764,8 @@ export class Inflater {
   private lent = false;
   private readonly limit: number;
   private readonly takeover: boolean;
-  // The bit reader: the input (the tail after it), the next byte, and the bits read ahead (least significant first).
+  // The bit reader: the input (the message's bytes, the tail put back, then READ_AHEAD zeros, in a buffer kept
+  // from message to message), where the tail ends, the next byte, and the bits read ahead (least significant first).
   private input: Buffer = EMPTY;
   private end = 0;
   private pos = 0;
@@ -785,13 +792,24 @@ export class Inflater {
     this.start = this.at;
     // Without context takeover a message starts with an empty window (server_no_context_takeover).
     this.floor = this.takeover ? Math.max(0, this.at - DEFLATE_WINDOW) : this.at;
-    this.input = compressed;
-    this.end = compressed.length + DEFLATE_TAIL.length;
-    this.pos = this.bitBuffer = this.bitCount = 0;
+    this.readFrom(compressed);
     this.inflateBlocks();
-    this.input = EMPTY;
+    if (this.input.length > 64 * 1024) this.input = EMPTY; // a big message's input is not kept
     this.lent = true;
     return { bytes: this.out, ranges: [this.start, this.at] };
+  }
+
+  /**
+   * The bit reader starts on `compressed` with the tail after it, copied so that it may read ahead past
+   * the end without checking each byte: only zeros are there.
+   */
+  private readFrom(compressed: Buffer): void {
+    this.end = compressed.length + DEFLATE_TAIL.length;
+    if (this.input.length < this.end + READ_AHEAD) this.input = Buffer.allocUnsafe(Math.max(this.end + READ_AHEAD, 1024));
+    compressed.copy(this.input);
+    DEFLATE_TAIL.copy(this.input, compressed.length);
+    this.input.fill(0, this.end, this.end + READ_AHEAD);
+    this.pos = this.bitBuffer = this.bitCount = 0;
   }
 
   /** Blocks until the input, with the tail put back, is used up (section 3.2.3). */
@@ -817,12 +835,14 @@ export class Inflater {
     return (this.end - this.pos) * 8 + this.bitCount;
   }
 
-  /** Read bytes until `n` bits are ahead: the input, then the tail; far past them, the data was cut short. */
+  /**
+   * Read bytes until `n` bits are ahead. Up to four bytes past the tail may be read ahead (zeros, and no
+   * input: bitsLeft says if they were used); a fifth means the data was cut short.
+   */
   private fill(n: number): void {
     while (this.bitCount < n) {
-      const at = this.pos++;
-      if (at >= this.end + 4) throw new InflateError('the data ends inside a block');
-      this.bitBuffer |= (at < this.input.length ? this.input[at]! : DEFLATE_TAIL[at - this.input.length] ?? 0) << this.bitCount;
+      if (this.pos >= this.end + 4) throw new InflateError('the data ends inside a block');
+      this.bitBuffer |= this.input[this.pos++]! << this.bitCount;
       this.bitCount += 8;
     }
   }
@@ -858,10 +878,8 @@ export class Inflater {
     if (this.pos + length > this.end) throw new InflateError('the data ends inside a stored block');
     if (this.at - this.start + length > this.limit) throw this.tooBig();
     this.room(length);
-    for (let i = 0; i < length; i++) {
-      const at = this.pos++;
-      this.out[this.at++] = at < this.input.length ? this.input[at]! : DEFLATE_TAIL[at - this.input.length] ?? 0;
-    }
+    this.at += this.input.copy(this.out, this.at, this.pos, this.pos + length);
+    this.pos += length;
   }
 
   /** A block with its own codes (section 3.2.7): the code-length code, then the two codes' lengths with it. */
@@ -898,31 +916,24 @@ export class Inflater {
    * reader and the output position live in local variables here, and are handed back at the end.
    */
   private codedBlock(literals: HuffmanTable, distances: HuffmanTable): void {
-    const input = this.input, inputLength = input.length, end = this.end;
+    const input = this.input, readLimit = this.end + 4; // see fill()
     const literalTable = literals.table, literalMask = (1 << literals.bits) - 1;
     const distanceTable = distances.table, distanceMask = (1 << distances.bits) - 1;
     let maxAt = this.start + this.limit, floor = this.floor;
     let bitBuffer = this.bitBuffer, bitCount = this.bitCount, pos = this.pos;
-    let out = this.out, at = this.at;
-    // Each "while (bitCount <= 23)" tops the bits read ahead up to 24-31: enough for a code (15 bits) and
-    // the extra bits after it (5 for a length), or for a distance's extra bits (13). Written out three
-    // times: a helper closing over these variables would take them out of registers.
+    let out = this.out, view = this.view, at = this.at;
+    // Each refill tops the bits ahead up to 24-31: a code (15 bits) and a length's extra bits (5) after it, or a
+    // distance's extra bits (13). Three times over: a helper would take these variables out of registers.
     for (;;) {
-      if (at + 258 > out.length) {
-        // Room for the longest match: the buffer may move (see room).
+      if (at + MATCH_ROOM > out.length) {
+        // Room for the longest match: the buffer may move (see room), and the positions with it.
         this.at = at;
-        this.room(258);
-        out = this.out;
-        at = this.at;
+        this.room(MATCH_ROOM);
+        ({ out, view, at, floor } = this);
         maxAt = this.start + this.limit;
-        floor = this.floor;
       }
-      while (bitCount <= 23) {
-        if (pos >= end + 4) throw new InflateError('the data ends inside a block');
-        bitBuffer |= (pos < inputLength ? input[pos]! : DEFLATE_TAIL[pos - inputLength] ?? 0) << bitCount;
-        pos++;
-        bitCount += 8;
-      }
+      for (; bitCount <= 23; bitCount += 8) bitBuffer |= input[pos++]! << bitCount;
+      if (pos > readLimit) throw new InflateError('the data ends inside a block');
       const entry = literalTable[bitBuffer & literalMask]!; // the mask keeps the index within the table
       const length = entry & 15, symbol = entry >>> 4;
       if (length === 0) throw new InflateError('an invalid Huffman code');
@@ -940,38 +951,24 @@ export class Inflater {
       const matchLength = LENGTH_BASE[code]! + (bitBuffer & ((1 << lengthExtra) - 1));
       bitBuffer >>>= lengthExtra;
       bitCount -= lengthExtra;
-      while (bitCount <= 23) {
-        if (pos >= end + 4) throw new InflateError('the data ends inside a block');
-        bitBuffer |= (pos < inputLength ? input[pos]! : DEFLATE_TAIL[pos - inputLength] ?? 0) << bitCount;
-        pos++;
-        bitCount += 8;
-      }
+      for (; bitCount <= 23; bitCount += 8) bitBuffer |= input[pos++]! << bitCount;
+      if (pos > readLimit) throw new InflateError('the data ends inside a block');
       const distanceEntry = distanceTable[bitBuffer & distanceMask]!;
       const distanceLength = distanceEntry & 15, distanceCode = distanceEntry >>> 4;
       if (distanceLength === 0) throw new InflateError('an invalid Huffman code');
       bitBuffer >>>= distanceLength;
       bitCount -= distanceLength;
       if (distanceCode >= 30) throw new InflateError(`the reserved distance code ${distanceCode}`);
-      while (bitCount <= 23) {
-        if (pos >= end + 4) throw new InflateError('the data ends inside a block');
-        bitBuffer |= (pos < inputLength ? input[pos]! : DEFLATE_TAIL[pos - inputLength] ?? 0) << bitCount;
-        pos++;
-        bitCount += 8;
-      }
+      for (; bitCount <= 23; bitCount += 8) bitBuffer |= input[pos++]! << bitCount;
+      if (pos > readLimit) throw new InflateError('the data ends inside a block');
       const distanceExtra = DISTANCE_EXTRA[distanceCode]!; // distanceCode < 30, the tables' length
       const distance = DISTANCE_BASE[distanceCode]! + (bitBuffer & ((1 << distanceExtra) - 1));
       bitBuffer >>>= distanceExtra;
       bitCount -= distanceExtra;
-      let from = at - distance;
-      if (from < floor) throw new InflateError(`a distance of ${distance} reaches before the window`);
+      if (at - distance < floor) throw new InflateError(`a distance of ${distance} reaches before the window`);
       if (at + matchLength > maxAt) throw this.tooBig();
-      // A match may overlap what it writes (a run): byte by byte then; a long one that does not, in one copy.
-      if (distance >= matchLength && matchLength > 32) {
-        out.copyWithin(at, from, from + matchLength);
-        at += matchLength;
-      } else {
-        for (const stop = at + matchLength; at < stop; ) out[at++] = out[from++]!;
-      }
+      copyMatch(out, view, at, distance, matchLength);
+      at += matchLength;
     }
     this.bitBuffer = bitBuffer;
     this.bitCount = bitCount;
@@ -992,14 +989,29 @@ export class Inflater {
     if (this.at + more <= this.out.length) return;
     const keep = this.floor; // the window: at most 32 KiB before the message, and the message
     const needed = this.at - keep + more;
-    const target = this.lent || needed > this.out.length ? Buffer.allocUnsafe(Math.max(needed, Math.min(2 * needed, this.limit + DEFLATE_WINDOW + 258), 64 * 1024)) : this.out;
+    const target = this.lent || needed > this.out.length ? Buffer.allocUnsafe(Math.max(needed, Math.min(2 * needed, this.limit + DEFLATE_WINDOW + MATCH_ROOM), 64 * 1024)) : this.out;
     if (target === this.out) this.out.copyWithin(0, keep, this.at);
     else this.out.copy(target, 0, keep, this.at);
     this.out = target;
+    this.view = new DataView(target.buffer, target.byteOffset, target.length);
     this.lent = false;
     this.start -= keep;
     this.at -= keep;
     this.floor -= keep;
+  }
+}
+
+/**
+ * A back-reference: `length` bytes from `distance` back. Four bytes at a time (matches are 15 bytes on
+ * average in JSON), which is right even where the match overlaps what it writes, as long as it reaches back
+ * four bytes or more; up to three bytes past the match are written too (MATCH_ROOM), and overwritten later.
+ * Runs closer than that go byte by byte.
+ */
+function copyMatch(out: Buffer, view: DataView, at: number, distance: number, length: number): void {
+  if (distance >= 4) {
+    for (let i = 0; i < length; i += 4) view.setUint32(at + i, view.getUint32(at - distance + i, true), true);
+  } else {
+    for (let from = at - distance, stop = at + length; at < stop; ) out[at++] = out[from++]!;
   }
 }
 

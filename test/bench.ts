@@ -5,7 +5,7 @@
 //
 //   npm run bench                 all scenarios, 5 runs each after a warm-up
 //   npm run bench -- --runs 3 --only flood,big
-// Scenario ids: startup, exit, flood, big, pipe, slow, scale, idle, and the hostile-volume cases pings,
+// Scenario ids: startup, exit, flood, big, pipe, slow, zflood and zbig (permessage-deflate), scale, idle, and the hostile-volume cases pings,
 // pings10m, fragments, stuck (all four: volume), and soak (120 s) and bigline (a 64 MiB, a 256 MiB and a
 // 1 GiB line piped to a producer), only when asked for. The start-up and exit scenarios run the
 // installed form, dist/wsc.mjs (npm run build; npm install builds it too).
@@ -18,7 +18,7 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseClientFrames } from './fake-server.ts';
+import { ServerDeflater, parseClientFrames } from './fake-server.ts';
 import { peakResidentMB } from './helpers.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -74,7 +74,7 @@ interface ServerRun {
  * One connection: answer the handshake, then either send `payload` (a flood) followed by CLOSE 1000, or
  * sink the client's frames. Either way, stop the clock at the client's CLOSE.
  */
-function startServer(mode: { flood: Buffer[] } | { sink: true } | { idle: true }): Promise<ServerRun> {
+function startServer(mode: { flood: Buffer[]; extensions?: string } | { sink: true } | { idle: true }): Promise<ServerRun> {
   return new Promise((resolveServer) => {
     let resolveResult!: (value: { seconds: number; textFrames: number; inOrder: boolean; sawClose: boolean }) => void;
     const result = new Promise<{ seconds: number; textFrames: number; inOrder: boolean; sawClose: boolean }>((r) => (resolveResult = r));
@@ -101,7 +101,8 @@ function startServer(mode: { flood: Buffer[] } | { sink: true } | { idle: true }
           const end = head.indexOf('\r\n\r\n');
           if (end < 0) return;
           const key = /sec-websocket-key:\s*(\S+)/i.exec(head.toString('latin1'))?.[1] ?? '';
-          socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
+          const extensions = 'flood' in mode && mode.extensions ? `Sec-WebSocket-Extensions: ${mode.extensions}\r\n` : '';
+          socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n${extensions}\r\n`);
           started = process.hrtime.bigint();
           resolveOpened();
           if ('flood' in mode) {
@@ -242,6 +243,12 @@ const median = (xs: number[]) => {
 };
 const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 
+/** A value made on first use, then kept (compressing the scenarios' data takes seconds: only when run). */
+function lazily<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
 interface Scenario {
   id: string;
   title: string;
@@ -251,6 +258,32 @@ interface Scenario {
   expectedCount: number;
   options?: ClientOptions;
   target: string;
+}
+
+/** Frames of `messages` compressed as a permessage-deflate server sends them (RSV1; context takeover). */
+function compressedFrames(messages: Buffer[]): Buffer {
+  const deflater = new ServerDeflater();
+  return Buffer.concat(messages.map((message) => {
+    const frame = unmaskedFrame(1, deflater.compress(message));
+    frame[0] = frame[0]! | 0x40; // RSV1: compressed
+    return frame;
+  }));
+}
+
+/** 50,000 JSON-like messages, of about 110 bytes: a price feed. */
+function priceFeed(): Buffer[] {
+  return Array.from({ length: 50_000 }, (_, i) => Buffer.from(JSON.stringify({ id: i, type: 'price', symbol: ['ACME', 'INIT', 'GLOB'][i % 3], bid: 100 + (i % 97) / 7, ask: 101 + (i % 89) / 9, ts: 1733000000000 + i })));
+}
+
+/** 16 MiB of JSON-like records on one line, which compress about 7:1. */
+function compressibleMessage(): Buffer {
+  const records: string[] = [];
+  for (let i = 0, size = 0; size < 16 * 1024 * 1024; i++) {
+    const record = JSON.stringify({ id: i, user: `user${(i * 7919) % 100000}`, score: (i * 31) % 1000, tags: [`a${i % 13}`, `b${i % 7}`] });
+    records.push(record);
+    size += record.length + 1;
+  }
+  return Buffer.from(records.join(' ')).subarray(0, 16 * 1024 * 1024);
 }
 
 function buildScenarios(): Scenario[] {
@@ -263,6 +296,14 @@ function buildScenarios(): Scenario[] {
     { id: 'big', title: 'Big messages: 20 text messages of 16 MiB', clients: ['wsc', 'wscat', 'floor'], role: 'consumer', mode: () => ({ flood: Array.from({ length: 20 }, () => bigFrame) }), expectedCount: 20, target: 'wsc <= 1/4 of wscat, RSS <= wscat' },
     { id: 'pipe', title: 'Producer pipe: 200,000 lines of 63 bytes', clients: ['wsc', 'wscat'], role: 'producer', mode: () => ({ sink: true }), expectedCount: 200_000, options: { input: lines }, target: 'all lines, wsc <= 1/5 of wscat' },
     { id: 'slow', title: 'Slow reader: the flood, stdout drained one chunk per 10 ms', clients: ['wsc', 'wscat'], role: 'consumer', mode: () => ({ flood: [flood] }), expectedCount: 200_000, options: { slowReaderMs: 10 }, target: 'wsc peak RSS < 150 MB' },
+    {
+      id: 'zflood', title: 'Compressed flood: 50,000 JSON-like messages, permessage-deflate with context takeover', clients: ['wsc', 'wscat'], role: 'consumer',
+      mode: lazily(() => ({ flood: [compressedFrames(priceFeed())], extensions: 'permessage-deflate' })), expectedCount: 50_000, target: 'wsc <= 1/5 of wscat',
+    },
+    {
+      id: 'zbig', title: 'Compressed big messages: 10 of 16 MiB, about 7:1', clients: ['wsc', 'wscat'], role: 'consumer',
+      mode: lazily(() => ({ flood: [compressedFrames(Array.from({ length: 10 }, compressibleMessage))], extensions: 'permessage-deflate' })), expectedCount: 10, target: 'wsc no slower than wscat, RSS <= wscat',
+    },
   ];
 }
 
@@ -697,14 +738,15 @@ async function main(): Promise<void> {
       }
     }
     console.log(`## ${scenario.title}  (target: ${scenario.target})`);
-    console.log('| client | median s | min–max s | peak RSS MB (median) | complete runs | notes |');
-    console.log('|---|---|---|---|---|---|');
+    console.log('| client | median s | min–max s | peak RSS MB (median) | min–max MB | complete runs | notes |');
+    console.log('|---|---|---|---|---|---|---|');
     for (const client of scenario.clients) {
       const ms = results[client]!;
       const secs = ms.map((m) => m.seconds);
       const complete = client === 'floor' ? ms.filter((m) => m.ok).length : ms.filter((m) => m.ok && m.count === scenario.expectedCount).length;
       const notes = [...new Set(ms.map((m) => m.note).filter(Boolean))].join('; ');
-      console.log(`| ${client} | ${fmt(median(secs))} | ${fmt(Math.min(...secs))}–${fmt(Math.max(...secs))} | ${fmt(median(ms.map((m) => m.peakRssMB)), 0)} | ${complete}/${ms.length} | ${notes} |`);
+      const rss = ms.map((m) => m.peakRssMB);
+      console.log(`| ${client} | ${fmt(median(secs))} | ${fmt(Math.min(...secs))}–${fmt(Math.max(...secs))} | ${fmt(median(rss), 0)} | ${fmt(Math.min(...rss), 0)}–${fmt(Math.max(...rss), 0)} | ${complete}/${ms.length} | ${notes} |`);
     }
     const ratios = results.wsc!.map((m, i) => m.seconds / results.wscat![i]!.seconds);
     const rssRatios = results.wsc!.map((m, i) => m.peakRssMB / results.wscat![i]!.peakRssMB);
