@@ -159,7 +159,7 @@ export function frameHeaderLength(byte1: number): number {
 
 /** Parse a complete frame header (exactly `frameHeaderLength(bytes[1])` bytes). Pure; no validation. */
 export function parseFrameHeader(bytes: Buffer): FrameHeader {
-  const b0 = bytes.readUInt8(0), b1 = bytes.readUInt8(1);
+  const b0 = bytes[0]!, b1 = bytes[1]!;
   const len7 = b1 & 0x7f;
   let payloadLength = len7;
   let offset = 2;
@@ -1084,6 +1084,9 @@ export interface MessageEvent {
   ranges: number[];
 }
 
+/** A header check's failure: most close with 1002. */
+const protocolError = (message: string) => ({ message, closeCode: CloseCode.PROTOCOL_ERROR });
+
 /** Each message of an event, as a view (for the paths where a view per message costs nothing that matters). */
 export function messagesOf(event: MessageEvent): Buffer[] {
   const views: Buffer[] = [];
@@ -1506,7 +1509,6 @@ export class ClientConnection {
 
   /** What is wrong with a frame header (RFC 6455 5.2, 5.4, 5.5), with the close code to fail with; null if nothing. */
   private checkFrameHeader(header: FrameHeader): { message: string; closeCode: number } | null {
-    const protocolError = (message: string) => ({ message, closeCode: CloseCode.PROTOCOL_ERROR });
     const { opcode } = header;
     const name = OPCODE_NAMES[opcode];
     // RSV1 means "compressed" once permessage-deflate is agreed (RFC 7692 6), and only on a message's first frame.

@@ -23,9 +23,13 @@ import { peakResidentMB } from './helpers.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WSCAT = join(ROOT, 'node_modules', 'wscat', 'bin', 'wscat');
-/** Loaded first into every measured process: reports its peak RSS (kB) at exit, however it exits. */
+/**
+ * Loaded first into every measured process: reports its peak RSS (kB) at exit, however it exits. VmHWM, not
+ * resourceUsage().maxRSS: Linux carries the maximum over from the forked copy of this process, so maxRSS
+ * would never be below what the bench itself holds when it spawns the client (the 16 MiB messages, say).
+ */
 const PEAK_RSS_HOOK =
-  'data:text/javascript,import{writeFileSync}from"node:fs";process.on("exit",()=>{const f=process.env.BENCH_RSS_FILE;if(f)writeFileSync(f,String(process.resourceUsage().maxRSS))})';
+  'data:text/javascript,import{readFileSync,writeFileSync}from"node:fs";process.on("exit",()=>{const f=process.env.BENCH_RSS_FILE;if(!f)return;let kb=process.resourceUsage().maxRSS;try{kb=Number(/^VmHWM:\\s+(\\d+)/m.exec(readFileSync("/proc/self/status","utf8"))[1])}catch{}writeFileSync(f,String(kb))})';
 
 type ClientName = 'wsc' | 'wscat' | 'floor';
 type Role = 'consumer' | 'producer';
