@@ -1366,12 +1366,19 @@ export class ClientConnection {
 
   /** A PING (keepalive, or /ping); control payloads are at most 125 bytes. */
   sendPing(payload: Buffer): boolean {
-    return payload.length <= MAX_CONTROL_PAYLOAD && this.sendData(Opcode.PING, payload);
+    return this.sendControl(Opcode.PING, payload);
   }
 
   /** An unsolicited PONG (/pong): a one-way heartbeat. */
   sendPong(payload: Buffer): boolean {
-    return payload.length <= MAX_CONTROL_PAYLOAD && this.sendData(Opcode.PONG, payload);
+    return this.sendControl(Opcode.PONG, payload);
+  }
+
+  /** A control frame may go between the fragments of a message (RFC 6455 5.4), and is never compressed. */
+  private sendControl(opcode: number, payload: Buffer): boolean {
+    if (!this.acceptsMessages || payload.length > MAX_CONTROL_PAYLOAD) return false;
+    this.sendFrame(opcode, payload);
+    return true;
   }
 
   private sendFrame(opcode: number, payload: Buffer, fin = true, rsv = 0): void {

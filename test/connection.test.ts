@@ -202,3 +202,20 @@ t.test('messages of every size, fragmented and chunked at random, come out intac
   const total = expected.reduce((n, text) => n + Buffer.byteLength(text), 0);
   t.ok(connection.assemblyBytes <= 4 * 1024 * 1024, `assembly stays near the largest message (${connection.assemblyBytes} bytes held for ${total} received)`);
 });
+
+t.test('between the fragments of a message still being sent: PING and PONG go (RFC 6455 5.4), a whole message does not', async (t) => {
+  const { connection } = openConnection();
+  connection.receiveData(Buffer.from(validResponse(KEY)));
+  connection.eventsReceived();
+  t.ok(connection.sendFragment(false, Buffer.from('first half, '), false));
+  t.ok(connection.sendPing(Buffer.from('keepalive')), 'the keepalive PING is not refused mid-message');
+  t.ok(connection.sendPong(Buffer.from('beat')), 'nor an unsolicited PONG');
+  t.notOk(connection.sendText(Buffer.from('other')), 'another message would interleave: refused');
+  t.ok(connection.sendFragment(false, Buffer.from('second half'), true));
+  t.same(sentFrames(connection).map((f) => [f.opcode, f.fin, f.payload.toString()]), [
+    [OP.TEXT, false, 'first half, '],
+    [OP.PING, true, 'keepalive'],
+    [OP.PONG, true, 'beat'],
+    [OP.CONT, true, 'second half'],
+  ]);
+});
