@@ -4,7 +4,7 @@
 // code a test asks for, or connects to the destination and pipes bytes both ways.
 
 import * as net from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './helpers.ts';
 
 export interface SocksServerOptions {
   /** The user name and password the proxy requires (RFC 1929); without them it asks for none. */
@@ -116,9 +116,9 @@ export async function startSocksServer(options: SocksServerOptions = {}): Promis
     };
     client.on('data', onData);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = await listenOnLoopback(server);
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     requests,
     greetings,
     close: () => new Promise<void>((resolve) => {
