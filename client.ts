@@ -126,11 +126,17 @@ export function applyMask(source: Buffer, target: Buffer, targetOffset: number, 
   for (; i < n; i++) target[targetOffset + i] = source[i]! ^ rest[i - whole]!;
 }
 
+/** A frame's first-byte bits besides its opcode: FIN clear for all but a message's last frame, RSV an extension's. */
+export interface FrameBits {
+  fin?: boolean;
+  rsv?: number;
+}
+
 /**
  * One complete frame as a client sends it: FIN, RSV, opcode, MASK bit set, 7/16/64-bit length, the mask
  * key, then the masked payload. Pure: the mask key is an argument.
  */
-export function encodeFrame(opcode: number, payload: Buffer, maskKey: Buffer, fin = true, rsv = 0): Buffer {
+export function encodeFrame(opcode: number, payload: Buffer, maskKey: Buffer, { fin = true, rsv = 0 }: FrameBits = {}): Buffer {
   const length = payload.length;
   const lengthBytes = length < 126 ? 0 : length < 65536 ? 2 : 8;
   const headerLength = 2 + lengthBytes + 4;
@@ -266,6 +272,15 @@ export class ByteQueue {
       }
     }
   }
+}
+
+/**
+ * Messages that lie in one buffer: message i is bytes[ranges[2i], ranges[2i+1]). Usually one; several when
+ * small frames arrived whole in one read (see FrameReader.readTextRun).
+ */
+export interface MessageBytes {
+  bytes: Buffer;
+  ranges: number[];
 }
 
 /** One step of the incremental frame reader: a header, or a piece of the current frame's payload. */
@@ -466,62 +481,82 @@ export function authority(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-export function computeAcceptKey(key: string): string {
-  return createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
+export function computeAcceptKey(handshakeKey: string): string {
+  return createHash('sha1').update(handshakeKey + WEBSOCKET_GUID).digest('base64');
 }
 
-export function buildHandshakeRequest(
-  path: string, hostHeader: string, key: string, subprotocols: readonly string[] = [], extraHeaders: readonly (readonly [string, string])[] = [], deflate = false,
-): string {
-  const hostOverride = extraHeaders.find(([name]) => name.toLowerCase() === 'host');
+/** A request header: its name and its value, as the user gave it or the client adds it. */
+export type HeaderField = readonly [name: string, value: string];
+
+/** The upgrade request: where, with which key, and what it offers besides the handshake's own headers. */
+export interface UpgradeRequest {
+  path: string;
+  /** The Host header's value (see hostHeader), unless `headers` has a Host of its own. */
+  host: string;
+  /** Sec-WebSocket-Key: base64 of 16 random bytes. */
+  handshakeKey: string;
+  subprotocols?: readonly string[];
+  extensions?: readonly ExtensionFactory[];
+  headers?: readonly HeaderField[];
+}
+
+export function buildHandshakeRequest(request: UpgradeRequest): string {
+  const { subprotocols = [], extensions = [], headers = [] } = request;
+  const hostOverride = headers.find(([name]) => name.toLowerCase() === 'host');
   const lines = [
-    `GET ${path} HTTP/1.1`,
-    `Host: ${hostOverride?.[1] ?? hostHeader}`,
+    `GET ${request.path} HTTP/1.1`,
+    `Host: ${hostOverride?.[1] ?? request.host}`,
     'Upgrade: websocket',
     'Connection: Upgrade',
-    `Sec-WebSocket-Key: ${key}`,
+    `Sec-WebSocket-Key: ${request.handshakeKey}`,
     'Sec-WebSocket-Version: 13',
   ];
   if (subprotocols.length > 0) lines.push(`Sec-WebSocket-Protocol: ${subprotocols.join(', ')}`);
-  if (deflate) lines.push(`Sec-WebSocket-Extensions: ${DEFLATE_OFFER}`);
-  for (const [name, value] of extraHeaders) if (name.toLowerCase() !== 'host') lines.push(`${name}: ${value}`);
+  if (extensions.length > 0) lines.push(`Sec-WebSocket-Extensions: ${extensions.map((extension) => extension.offer).join(', ')}`);
+  for (const [name, value] of headers) if (name.toLowerCase() !== 'host') lines.push(`${name}: ${value}`);
   return lines.join('\r\n') + '\r\n\r\n';
 }
 
+/** Where a 3xx answer to the upgrade points. */
+export interface Redirect {
+  status: number;
+  location: string;
+}
+
+/** The server's answer as received: its head (for -v), and its headers once they parsed. */
+export interface HandshakeResponse {
+  head: string;
+  headers: Map<string, string> | null;
+}
+
 export type HandshakeResult =
-  | { ok: true; statusLine: string; headers: Map<string, string>; subprotocol: string | null; deflate: DeflateParams | null }
-  | { ok: false; error: string; status?: number; location?: string; contentLength?: number | null };
+  | { ok: true; statusLine: string; headers: Map<string, string>; subprotocol: string | null; extensions: Extension[] }
+  | { ok: false; error: string; headers?: Map<string, string>; redirect?: Redirect; status?: number; contentLength?: number | null };
 
 /** What the request offered: the server may choose among these, and nothing else. */
 export interface HandshakeOffer {
   subprotocols?: readonly string[];
-  /** permessage-deflate was offered (DEFLATE_OFFER). */
-  deflate?: boolean;
+  extensions?: readonly ExtensionFactory[];
 }
 
 /** Check a complete response head (status line and headers, without the blank line) against RFC 6455 4.1. */
-export function validateHandshakeResponse(head: string, key: string, offer: HandshakeOffer = {}): HandshakeResult {
+export function validateHandshakeResponse(head: string, handshakeKey: string, offer: HandshakeOffer = {}): HandshakeResult {
   const [statusLine = '', ...headerLines] = head.split('\r\n');
   const status = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(statusLine);
   if (!status) return { ok: false, error: `malformed HTTP response: ${JSON.stringify(statusLine.slice(0, 80))}` };
   const headers = parseHeaderLines(headerLines);
   if (typeof headers === 'string') return { ok: false, error: headers };
   if (status[1] !== '101') {
-    const length = headers.get('content-length');
+    const code = Number(status[1]), length = headers.get('content-length'), location = headers.get('location');
+    const redirect = REDIRECT_STATUSES.has(code) && location ? { status: code, location } : undefined;
     const contentLength = length !== undefined && /^\d+$/.test(length) ? Number(length) : null;
-    return { ok: false, error: `server refused the upgrade: ${statusLine}`, status: Number(status[1]), location: headers.get('location'), contentLength };
+    return { ok: false, error: `server refused the upgrade: ${statusLine}`, headers, redirect, status: code, contentLength };
   }
-  const error = checkUpgradeHeaders(headers, key, offer.subprotocols ?? []);
-  if (error !== null) return { ok: false, error };
-  const extensions = headers.get('sec-websocket-extensions');
-  let deflate: DeflateParams | null = null;
-  if (extensions !== undefined) {
-    if (!offer.deflate) return { ok: false, error: `server sent Sec-WebSocket-Extensions: ${extensions} (the client asked for none)` };
-    const agreed = parseDeflateResponse(extensions);
-    if (typeof agreed === 'string') return { ok: false, error: agreed };
-    deflate = agreed;
-  }
-  return { ok: true, statusLine, headers, subprotocol: headers.get('sec-websocket-protocol') ?? null, deflate };
+  const error = checkUpgradeHeaders(headers, handshakeKey, offer.subprotocols ?? []);
+  if (error !== null) return { ok: false, error, headers };
+  const extensions = agreeExtensions(headers.get('sec-websocket-extensions'), offer.extensions ?? []);
+  if (typeof extensions === 'string') return { ok: false, error: extensions, headers };
+  return { ok: true, statusLine, headers, subprotocol: headers.get('sec-websocket-protocol') ?? null, extensions };
 }
 
 /** Header lines into a map by lower-case name (repeated headers joined with ", "), or what is wrong with one. */
@@ -539,7 +574,7 @@ function parseHeaderLines(lines: string[]): Map<string, string> | string {
 }
 
 /** The checks on a 101 (RFC 6455 4.1, the client's steps 2 to 6): null when it opens the connection. */
-function checkUpgradeHeaders(headers: Map<string, string>, key: string, offeredSubprotocols: readonly string[]): string | null {
+function checkUpgradeHeaders(headers: Map<string, string>, handshakeKey: string, offeredSubprotocols: readonly string[]): string | null {
   if ((headers.get('upgrade') ?? '').toLowerCase() !== 'websocket') {
     return `bad Upgrade header in the response: ${JSON.stringify(headers.get('upgrade') ?? '(missing)')}`;
   }
@@ -548,7 +583,7 @@ function checkUpgradeHeaders(headers: Map<string, string>, key: string, offeredS
     return `bad Connection header in the response: ${JSON.stringify(headers.get('connection') ?? '(missing)')}`;
   }
   const accept = headers.get('sec-websocket-accept');
-  const expected = computeAcceptKey(key);
+  const expected = computeAcceptKey(handshakeKey);
   if (accept !== expected) {
     return `bad Sec-WebSocket-Accept in the response: got ${JSON.stringify(accept ?? '(missing)')}, expected ${JSON.stringify(expected)}`;
   }
@@ -559,13 +594,142 @@ function checkUpgradeHeaders(headers: Map<string, string>, key: string, offeredS
     : `server chose Sec-WebSocket-Protocol: ${chosen}, which the client did not offer`;
 }
 
-// ---- permessage-deflate, as negotiated (RFC 7692 section 7.1)
+/** Split at `separator`, except inside a quoted-string (RFC 9110 5.6.4). */
+function splitOutsideQuotes(text: string, separator: string): string[] {
+  const parts: string[] = [];
+  let quoted = false, from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (char === '\\' && quoted) i++;
+    else if (char === '"') quoted = !quoted;
+    else if (char === separator && !quoted) {
+      parts.push(text.slice(from, i));
+      from = i + 1;
+    }
+  }
+  parts.push(text.slice(from));
+  return parts;
+}
+
+/** A parameter value: a token, or a quoted-string whose content must be a token (RFC 6455 9.1). */
+function unquote(value: string): string {
+  return /^".*"$/.test(value) ? value.slice(1, -1).replace(/\\(.)/g, '$1') : value;
+}
+
+// ---- extensions (RFC 6455 section 9): offered by the request, agreed by the answer
+
+/** One parameter of an extension in Sec-WebSocket-Extensions: its name (lower case), and its value or null. */
+export type ExtensionParam = readonly [name: string, value: string | null];
 
 /**
- * What the client offers, as browsers and ws do: permessage-deflate, and that its own compressor can keep to
- * a smaller window if the server asks (client_max_window_bits). `--no-deflate` offers nothing.
+ * An extension the client can offer, after python-websockets' ClientExtensionFactory: the offer the request
+ * carries, and the extension that the server's parameters agree on (or the one line that says what is wrong
+ * with them).
  */
-export const DEFLATE_OFFER = 'permessage-deflate; client_max_window_bits';
+export interface ExtensionFactory {
+  readonly name: string;
+  readonly offer: string;
+  accept(params: readonly ExtensionParam[]): Extension | string;
+}
+
+/**
+ * An agreed extension, as the connection (§ 4) calls it, after python-websockets' Extension: it gives a
+ * meaning to some RSV bits, decodes a data message whose first frame sets them, and encodes the client's
+ * messages. The connection knows nothing of what it does; permessage-deflate (§ 3) is one.
+ */
+export interface Extension {
+  readonly name: string;
+  /** The agreed parameters, as the status line, -v and --json name them. */
+  readonly agreed: string;
+  /** The RSV bits it owns (RSV1 is 0b100): a data message whose first frame sets them is its to decode. */
+  readonly rsv: number;
+  /** What is wrong with its RSV bits on a frame that must not set them (a control frame, say); null if nothing. */
+  checkFrame(header: FrameHeader): string | null;
+  /** The most bytes a message may take on the wire that decodes to at most `limit` bytes. */
+  wireLimit(limit: number): number;
+  /** A received message's payload → the message, at most `limit` bytes, lent until release(). Throws ExtensionError. */
+  decode(payload: Buffer, limit: number): MessageBytes;
+  /** A message about to be sent → its payload on the wire, and the RSV bits that say how (0: as it is). */
+  encode(payload: Buffer): { payload: Buffer; rsv: number };
+  /** A new receiveData(): the messages decoded before are done with. */
+  release(): void;
+  /** Bytes held for decoding (the window, the largest message so far). */
+  readonly heldBytes: number;
+}
+
+/** A message an extension cannot decode, with the close code the connection fails with. */
+export class ExtensionError extends Error {
+  readonly closeCode: number;
+
+  constructor(message: string, closeCode: number) {
+    super(message);
+    this.closeCode = closeCode;
+  }
+}
+
+/** Sec-WebSocket-Extensions as a list: each extension's name and parameters, values unquoted (RFC 6455 9.1). */
+export function parseExtensionsHeader(header: string): { name: string; params: ExtensionParam[] }[] {
+  return splitOutsideQuotes(header, ',').map((extension) => {
+    const [name = '', ...params] = splitOutsideQuotes(extension, ';').map((part) => part.trim());
+    return {
+      name: name.toLowerCase(),
+      params: params.map((param): ExtensionParam => {
+        const equals = param.indexOf('=');
+        return equals < 0 ? [param.toLowerCase(), null] : [param.slice(0, equals).trim().toLowerCase(), unquote(param.slice(equals + 1).trim())];
+      }),
+    };
+  });
+}
+
+/** The server's Sec-WebSocket-Extensions against the offer: each one offered, at most once, its parameters agreed. */
+function agreeExtensions(header: string | undefined, offered: readonly ExtensionFactory[]): Extension[] | string {
+  if (header === undefined) return [];
+  if (offered.length === 0) return `server sent Sec-WebSocket-Extensions: ${header} (the client asked for none)`;
+  const agreed: Extension[] = [];
+  for (const { name, params } of parseExtensionsHeader(header)) {
+    const factory = offered.find((candidate) => candidate.name === name);
+    if (factory === undefined) return `server sent Sec-WebSocket-Extensions: ${name || '(empty)'}, which the client did not offer`;
+    if (agreed.some((extension) => extension.name === name)) return `server accepted ${name} more than once`;
+    const extension = factory.accept(params);
+    if (typeof extension === 'string') return extension;
+    agreed.push(extension);
+  }
+  return agreed;
+}
+
+/** The start of a refused upgrade's body as one safe line: controls and runs of white space become one space. */
+export function describeRefusalBody(body: Buffer, truncated: boolean): string {
+  const text = body.toString('utf8').replace(/[\s\x00-\x1f\x7f-\x9f]+/g, ' ').trim();
+  return text && truncated ? `${text} …` : text;
+}
+
+// § 3  Compression: permessage-deflate
+//
+// RFC 7692 compresses each message with DEFLATE (RFC 1951) and says so with RSV1 on its first frame. It is
+// written here as an Extension (§ 2), the way python-websockets and ws write it, so that the protocol core
+// (§ 4) reads as RFC 6455 alone: the offer and the checks on the server's answer, RSV1's rules, inflating
+// with the size limit, and compressing the client's messages all live in this section, on node:zlib both
+// ways. A compressed message ends in a sync flush whose last four bytes, 00 00 FF FF, the sender left out;
+// the server may refer back into the messages before it (context takeover), so its inflater keeps a 32 KiB
+// window from message to message.
+//
+// The core is synchronous, so inflating must be too. node:zlib's inflateRawSync() builds a new inflater for
+// every call: with the window handed over as a dictionary, 38 µs and several kilobytes of garbage per small
+// message measured here, slower than wscat on a flood. So the client drives the native inflater of one
+// node:zlib stream itself, writing into it synchronously as inflateRawSync() does inside: the inflater keeps
+// its window between messages at no cost (under 1 µs a small message), and the output goes straight into the
+// client's own buffer, a limited number of bytes at a time, so a decompression bomb stops at the limit.
+
+/** The RSV bit that says "compressed" (RFC 7692 section 6). */
+const RSV1 = 0b100;
+/** A DEFLATE window: back-references reach at most this far (RFC 1951 section 2). */
+const DEFLATE_WINDOW = 32 * 1024;
+/** The sync flush's empty stored block, which the sender leaves out and the receiver puts back. */
+const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/** Messages shorter than this are sent as they are: compressing them saves too little (ws's threshold). */
+export const DEFLATE_THRESHOLD = 1024;
+/** The output room given to zlib at a time, at least (a small message needs one write). */
+const INFLATE_ROOM = 64 * 1024;
 
 /** The agreed parameters: the server's window and context, and the ones the client's messages must keep to. */
 export interface DeflateParams {
@@ -578,23 +742,39 @@ export interface DeflateParams {
 const DEFLATE_FLAGS = { server_no_context_takeover: 'serverNoContextTakeover', client_no_context_takeover: 'clientNoContextTakeover' } as const;
 const DEFLATE_WINDOWS = { server_max_window_bits: 'serverMaxWindowBits', client_max_window_bits: 'clientMaxWindowBits' } as const;
 
+/** node:zlib, loaded on first use (only compression needs it, and it costs start-up time); null before Node 20.16. */
+function loadZlib(): typeof import('node:zlib') | null {
+  return process.getBuiltinModule?.('node:zlib') ?? null;
+}
+
 /**
- * The server's Sec-WebSocket-Extensions, checked strictly against the offer: exactly one permessage-deflate,
- * no other extension, each parameter known, at most once, with a value only where one belongs (window bits,
- * 8 to 15). Returns the agreed parameters, or the one line that says what is wrong.
+ * permessage-deflate as the client offers it, as browsers and ws do: with client_max_window_bits, so that
+ * the server may ask the client's compressor to keep to a smaller window. `--no-deflate` offers nothing.
  */
-export function parseDeflateResponse(header: string): DeflateParams | string {
-  const extensions = splitOutsideQuotes(header, ',').map((extension) => splitOutsideQuotes(extension, ';').map((part) => part.trim()));
-  const names = extensions.map(([name = '']) => name.toLowerCase());
-  const other = names.find((name) => name !== 'permessage-deflate');
-  if (other !== undefined) return `server sent Sec-WebSocket-Extensions: ${other || '(empty)'}, which the client did not offer`;
-  if (names.length > 1) return 'server accepted permessage-deflate more than once';
+export const permessageDeflate: ExtensionFactory = {
+  name: 'permessage-deflate',
+  offer: 'permessage-deflate; client_max_window_bits',
+  accept(params) {
+    const agreed = parseDeflateParams(params);
+    if (typeof agreed === 'string') return agreed;
+    const inflater = Inflater.open(!agreed.serverNoContextTakeover);
+    return inflater === null ? 'permessage-deflate was agreed, but this Node has no node:zlib inflater to drive (use --no-deflate)' : new PerMessageDeflate(agreed, inflater);
+  },
+};
+
+/** Whether permessage-deflate can be offered: node:zlib loads synchronously (Node 20.16 and later). */
+export function deflateAvailable(): boolean {
+  return typeof process.getBuiltinModule === 'function';
+}
+
+/**
+ * The server's parameters, checked strictly against the offer (RFC 7692 section 7.1): each known, at most
+ * once, with a value only where one belongs (window bits, 8 to 15). The agreed parameters, or what is wrong.
+ */
+export function parseDeflateParams(params: readonly ExtensionParam[]): DeflateParams | string {
   const agreed: DeflateParams = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
   const seen = new Set<string>();
-  for (const param of extensions[0]?.slice(1) ?? []) {
-    const equals = param.indexOf('=');
-    const name = (equals < 0 ? param : param.slice(0, equals)).trim().toLowerCase();
-    const value = equals < 0 ? null : unquote(param.slice(equals + 1).trim());
+  for (const [name, value] of params) {
     const why = `permessage-deflate in the server's answer: ${name}`;
     if (seen.has(name)) return `${why} given twice`;
     seen.add(name);
@@ -622,378 +802,180 @@ export function describeDeflate(params: DeflateParams): string {
   return parts.join('; ');
 }
 
-/** Split at `separator`, except inside a quoted-string (RFC 9110 5.6.4). */
-function splitOutsideQuotes(text: string, separator: string): string[] {
-  const parts: string[] = [];
-  let quoted = false, from = 0;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i];
-    if (char === '\\' && quoted) i++;
-    else if (char === '"') quoted = !quoted;
-    else if (char === separator && !quoted) {
-      parts.push(text.slice(from, i));
-      from = i + 1;
-    }
+/** permessage-deflate as agreed: RSV1's rules, the server's messages inflated, the client's compressed. */
+class PerMessageDeflate implements Extension {
+  readonly name = 'permessage-deflate';
+  readonly rsv = RSV1;
+  readonly agreed: string;
+  private readonly clientWindowBits: number;
+  private readonly inflater: Inflater;
+
+  constructor(params: DeflateParams, inflater: Inflater) {
+    this.agreed = describeDeflate(params);
+    this.clientWindowBits = params.clientMaxWindowBits;
+    this.inflater = inflater;
   }
-  parts.push(text.slice(from));
-  return parts;
+
+  /** RSV1 marks a compressed message on its first frame only: never on a control frame or a CONTINUATION. */
+  checkFrame(header: FrameHeader): string | null {
+    if ((header.rsv & RSV1) === 0) return null;
+    if (header.opcode >= 0x8) return `RSV1 set on a ${OPCODE_NAMES[header.opcode] ?? `opcode ${header.opcode}`} frame (control frames are never compressed)`;
+    if (header.opcode === Opcode.CONTINUATION) return 'RSV1 set on a CONTINUATION frame (only a message\'s first frame says it is compressed)';
+    return null;
+  }
+
+  /** DEFLATE can grow data that does not compress by its stored blocks' headers (5 bytes in 65,535): a little over the limit. */
+  wireLimit(limit: number): number {
+    return limit + Math.ceil(limit / 65535) * 5 + 64;
+  }
+
+  decode(payload: Buffer, limit: number): MessageBytes {
+    return this.inflater.inflate(payload, limit);
+  }
+
+  encode(payload: Buffer): { payload: Buffer; rsv: number } {
+    const compressed = deflateMessage(payload, this.clientWindowBits);
+    return compressed === null ? { payload, rsv: 0 } : { payload: compressed, rsv: RSV1 };
+  }
+
+  release(): void {
+    this.inflater.release();
+  }
+
+  get heldBytes(): number {
+    return this.inflater.capacity;
+  }
 }
 
-/** A parameter value: a token, or a quoted-string whose content must be a token (RFC 6455 9.1). */
-function unquote(value: string): string {
-  return /^".*"$/.test(value) ? value.slice(1, -1).replace(/\\(.)/g, '$1') : value;
+/** What the client uses of a node:zlib stream's native handle: the synchronous write inflateRawSync() makes. */
+interface ZlibHandle {
+  writeSync(flush: number, input: Buffer, inOffset: number, inLength: number, output: Buffer, outOffset: number, outLength: number): void;
+  onerror: (message: string) => void;
 }
 
-/** The start of a refused upgrade's body as one safe line: controls and runs of white space become one space. */
-export function describeRefusalBody(body: Buffer, truncated: boolean): string {
-  const text = body.toString('utf8').replace(/[\s\x00-\x1f\x7f-\x9f]+/g, ' ').trim();
-  return text && truncated ? `${text} …` : text;
+/** A node:zlib raw inflate stream with its native handle, and where the handle says what a write left: [room, input]. */
+interface NativeInflater {
+  stream: import('node:zlib').InflateRaw;
+  handle: ZlibHandle;
+  state: Uint32Array;
 }
 
-// § 3  Compression
-//
-// With permessage-deflate agreed (§ 2), a message whose first frame has RSV1 set carries DEFLATE data
-// (RFC 1951) ending in a sync flush whose last four bytes, 00 00 FF FF, the sender left out (RFC 7692
-// section 7.2). The server may refer back into the messages before it (context takeover): the last
-// 32 KiB it sent are the decoder's window. The decoder here is written out, not borrowed from node:zlib,
-// because the protocol core is synchronous and node:zlib's synchronous calls build a new inflater each
-// time (10 µs a message, 24 µs with the window handed over as a dictionary): a busy room would spend its
-// time there. Written out, the window costs nothing to keep, and the size limit is checked as bytes come
-// out, so a small message that would inflate to a gigabyte stops at the limit (a decompression bomb). The
-// client's own messages are compressed by node:zlib, one call each, without context takeover (RFC 7692
-// lets a sender start afresh whenever it likes), since only the sender knows what its messages need.
-
-/** A DEFLATE window: back-references reach at most this far (RFC 1951 section 2). */
-const DEFLATE_WINDOW = 32 * 1024;
-/** The sync flush's empty stored block, which the sender leaves out and the receiver puts back. */
-const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
-/** Zeros after the tail, for the bit reader to read ahead into (three bytes past the four that fill() allows). */
-const READ_AHEAD = 8;
-/** Room a back-reference needs: the longest match (258 bytes), and the three a four-byte copy may write past it. */
-const MATCH_ROOM = 258 + 3;
-/** Messages shorter than this are sent as they are: compressing them saves too little (ws's threshold). */
-export const DEFLATE_THRESHOLD = 1024;
-
-// RFC 1951 section 3.2.5: the lengths (codes 257-285) and distances (codes 0-29), as a base and extra bits.
-const LENGTH_BASE = Uint16Array.of(3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258);
-const LENGTH_EXTRA = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0);
-const DISTANCE_BASE = Uint16Array.of(1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577);
-const DISTANCE_EXTRA = Uint8Array.of(0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13);
-/** The order in which a dynamic block gives the code lengths of its code-length code (section 3.2.7). */
-const CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
-
-/**
- * A Huffman code as a lookup table: indexed by the next `bits` bits of input (least significant first, as
- * DEFLATE packs them), each entry is symbol << 4 | code length; 0 where no code starts with those bits.
- */
-interface HuffmanTable {
-  table: Uint16Array;
-  bits: number;
+/** A raw inflate stream (with a window to start from, if given); null where its handle is not what the client drives. */
+function openNativeInflater(zlib: typeof import('node:zlib'), dictionary?: Buffer): NativeInflater | null {
+  const stream = zlib.createInflateRaw({ windowBits: 15, ...(dictionary ? { dictionary } : {}) });
+  const inner = stream as unknown as { _handle?: Partial<ZlibHandle>; _writeState?: unknown };
+  if (typeof inner._handle?.writeSync !== 'function' || !(inner._writeState instanceof Uint32Array)) return null;
+  return { stream, handle: inner._handle as ZlibHandle, state: inner._writeState };
 }
 
 /**
- * The canonical Huffman code (section 3.2.2) of `lengths` (0: symbol unused), or null if it is not a code:
- * over-subscribed, or, as zlib judges it, incomplete (codes left unused), except a one-bit single code, or
- * the fixed distance code. A code that is no code is refused before it is used, as zlib does.
+ * The server's compressed messages, inflated by node:zlib into one buffer of the client's: a message
+ * inflated is out[start, at), lent to its event until release(). The 32 KiB before the message stay in the
+ * buffer, so that a stream that ended with a final block can start again with them as its dictionary. The
+ * buffer is reused from message to message: it moves its contents only when no event points into them,
+ * and otherwise moves to a new buffer, growing by doubling, so memory stays near the largest message.
  */
-function huffmanTable(lengths: Uint8Array, incompleteAllowed: 'never' | 'single' | 'always'): HuffmanTable | null {
-  const counts = new Uint16Array(16);
-  for (const length of lengths) counts[length]!++;
-  counts[0] = 0;
-  let bits = 0;
-  for (let length = 15; length > 0 && bits === 0; length--) if (counts[length]! > 0) bits = length;
-  // The first code of each length; more codes than a length allows is no code at all.
-  const next = new Uint16Array(16);
-  let code = 0, left = 1;
-  for (let length = 1; length <= 15; length++) {
-    code = (code + counts[length - 1]!) << 1;
-    next[length] = code;
-    left = (left << 1) - counts[length]!;
-    if (left < 0) return null;
-  }
-  if (bits > 0 && left > 0 && !(incompleteAllowed === 'always' || (incompleteAllowed === 'single' && bits === 1))) return null;
-  const table = new Uint16Array(1 << bits);
-  for (let symbol = 0; symbol < lengths.length; symbol++) {
-    const length = lengths[symbol]!;
-    if (length === 0) continue;
-    // Codes are sent from their most significant bit: reversed, they index the table by the bits read first.
-    let reversed = 0;
-    for (let bit = 0, c = next[length]!++; bit < length; bit++, c >>= 1) reversed = (reversed << 1) | (c & 1);
-    for (let i = reversed; i < table.length; i += 1 << length) table[i] = (symbol << 4) | length;
-  }
-  return { table, bits };
-}
-
-/** The fixed codes of a block of type 1 (section 3.2.6), made on first use. */
-let fixedCodes: { literals: HuffmanTable; distances: HuffmanTable } | null = null;
-
-function fixedHuffmanCodes(): { literals: HuffmanTable; distances: HuffmanTable } {
-  if (fixedCodes !== null) return fixedCodes;
-  const literals = new Uint8Array(288).fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
-  // Neither is over-subscribed; the distance code leaves two of its 32 codes unused, as RFC 1951 defines it.
-  fixedCodes = { literals: huffmanTable(literals, 'never')!, distances: huffmanTable(new Uint8Array(30).fill(5), 'always')! };
-  return fixedCodes;
-}
-
-/** Why a compressed message could not be inflated; `tooBig` when it went past the limit. */
-export class InflateError extends Error {
-  readonly tooBig: boolean;
-
-  constructor(message: string, tooBig = false) {
-    super(message);
-    this.tooBig = tooBig;
-  }
-}
-
-/**
- * A DEFLATE decoder for one direction of permessage-deflate: inflate() takes a message's compressed bytes
- * (whole, as they arrived) and returns where its inflated bytes are. Its output buffer is also the LZ77
- * window, so context takeover is free: a message's output lies right after the one before it. It lends its
- * bytes until the next receiveData(), so it moves its buffer's contents only when nothing points into them
- * (after rewind), and otherwise moves to a new buffer.
- */
-export class Inflater {
+class Inflater {
+  private readonly zlib: typeof import('node:zlib');
+  private readonly takeover: boolean;
+  private native: NativeInflater;
   private out: Buffer = EMPTY;
-  /** `out` read and written four bytes at a time (back-references). */
-  private view: DataView = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
-  /** The message being inflated is out[start, at); back-references may reach down to `floor`. */
+  /** The message being inflated is out[start, at); the window kept before it starts at `floor`. */
   private start = 0;
   private at = 0;
   private floor = 0;
-  /** No event points into `out`: it may be compacted in place (see MessageBuffer.rewind). */
+  /** An event points into `out`: it may not be compacted in place. */
   private lent = false;
-  private readonly limit: number;
-  private readonly takeover: boolean;
-  // The bit reader: the input (the message's bytes, the tail put back, then READ_AHEAD zeros, in a buffer kept
-  // from message to message), where the tail ends, the next byte, and the bits read ahead (least significant first).
-  private input: Buffer = EMPTY;
-  private end = 0;
-  private pos = 0;
-  private bitBuffer = 0;
-  private bitCount = 0;
+  /** zlib's error message, from the handle's callback during a write. */
+  private error: string | null = null;
+  /** The last message ended with a final block: zlib's stream is over, and the next message needs a new one. */
+  private ended = false;
 
-  constructor(limit: number, takeover: boolean) {
-    this.limit = limit;
+  private constructor(zlib: typeof import('node:zlib'), native: NativeInflater, takeover: boolean) {
+    this.zlib = zlib;
     this.takeover = takeover;
+    this.native = this.listenTo(native);
   }
 
-  /** A new receiveData(): the messages inflated before are done with. */
-  rewind(): void {
-    this.lent = false;
+  /** An inflater, or null where node:zlib or its handle is missing. */
+  static open(takeover: boolean): Inflater | null {
+    const zlib = loadZlib();
+    const native = zlib && openNativeInflater(zlib);
+    return zlib && native ? new Inflater(zlib, native, takeover) : null;
   }
 
-  /** Bytes held for the window and the largest message so far. */
+  private listenTo(native: NativeInflater): NativeInflater {
+    native.handle.onerror = (message) => {
+      this.error = message;
+    };
+    return native;
+  }
+
   get capacity(): number {
     return this.out.length;
   }
 
-  /** The inflated bytes of one message: out[ranges[0], ranges[1]). Throws InflateError. */
-  inflate(compressed: Buffer): { bytes: Buffer; ranges: number[] } {
+  release(): void {
+    this.lent = false;
+  }
+
+  /** One message: its compressed bytes, then the tail put back, inflated into out[start, at). */
+  inflate(compressed: Buffer, limit: number): MessageBytes {
+    if (!this.takeover) {
+      this.native.stream.reset(); // server_no_context_takeover: every message starts with an empty window
+    } else if (this.ended) {
+      const window = this.out.subarray(Math.max(this.floor, this.at - DEFLATE_WINDOW), this.at);
+      // The handle was there for the first stream, so it is for this one.
+      this.native = this.listenTo(openNativeInflater(this.zlib, window.length > 0 ? window : undefined)!);
+    }
+    this.ended = false;
     this.start = this.at;
-    // Without context takeover a message starts with an empty window (server_no_context_takeover).
     this.floor = this.takeover ? Math.max(0, this.at - DEFLATE_WINDOW) : this.at;
-    this.readFrom(compressed);
-    this.inflateBlocks();
-    if (this.input.length > 64 * 1024) this.input = EMPTY; // a big message's input is not kept
+    this.write(compressed, limit);
+    this.write(DEFLATE_TAIL, limit);
     this.lent = true;
     return { bytes: this.out, ranges: [this.start, this.at] };
   }
 
   /**
-   * The bit reader starts on `compressed` with the tail after it, copied so that it may read ahead past
-   * the end without checking each byte: only zeros are there.
+   * Inflate `input` onto the message, never more than one byte past the limit: that byte says it is too
+   * big. zlib takes all the input unless its room ran out (then it is given more) or its stream ended.
    */
-  private readFrom(compressed: Buffer): void {
-    this.end = compressed.length + DEFLATE_TAIL.length;
-    if (this.input.length < this.end + READ_AHEAD) this.input = Buffer.allocUnsafe(Math.max(this.end + READ_AHEAD, 1024));
-    compressed.copy(this.input);
-    DEFLATE_TAIL.copy(this.input, compressed.length);
-    this.input.fill(0, this.end, this.end + READ_AHEAD);
-    this.pos = this.bitBuffer = this.bitCount = 0;
-  }
-
-  /** Blocks until the input, with the tail put back, is used up (section 3.2.3). */
-  private inflateBlocks(): void {
-    // Every bit is a block's: the sender's last one is the empty stored block whose LEN and NLEN are the
-    // tail, so a message that ends well ends on the tail's last byte (or with a final block, below).
-    while (this.bitsLeft > 0) {
-      const final = this.bits(1);
-      const type = this.bits(2);
-      if (type === 0) this.storedBlock();
-      else if (type === 1) this.codedBlock(fixedHuffmanCodes().literals, fixedHuffmanCodes().distances);
-      else if (type === 2) this.dynamicBlock();
-      else throw new InflateError('a block of the reserved type 3');
-      if (this.bitsLeft < 0) throw new InflateError('the data ends inside a block');
-      // A final block ends the DEFLATE data (RFC 7692 7.2.3.5): the tail put back after it means nothing,
-      // and neither does anything else after it (zlib, and so ws, read no further either).
-      if (final === 1) return;
+  private write(input: Buffer, limit: number): void {
+    const { Z_SYNC_FLUSH } = this.zlib.constants;
+    const { handle, state } = this.native;
+    for (let offset = 0; ; ) {
+      const end = this.start + limit + 1;
+      this.room(Math.min(INFLATE_ROOM, end - this.at), limit);
+      const room = Math.min(this.out.length, end) - this.at;
+      handle.writeSync(Z_SYNC_FLUSH, input, offset, input.length - offset, this.out, this.at, room);
+      if (this.error !== null) throw new ExtensionError(`compressed message does not inflate: ${this.error}`, CloseCode.INVALID_DATA);
+      const roomLeft = state[0] ?? 0, inputLeft = state[1] ?? 0;
+      this.at += room - roomLeft;
+      offset = input.length - inputLeft;
+      if (this.at - this.start > limit) throw new ExtensionError(`message inflates past the limit of ${limit} bytes`, CloseCode.MESSAGE_TOO_BIG);
+      if (roomLeft === 0) continue; // the room is full: there may be more
+      // Input left with room to spare: a final block ended zlib's stream, and what follows it means nothing
+      // (zlib, and so ws, read no further either).
+      if (inputLeft > 0) this.ended = true;
+      return;
     }
-  }
-
-  /** Bits of the input (and the tail) not used yet; bytes read ahead past the tail were no input (zeros). */
-  private get bitsLeft(): number {
-    return (this.end - this.pos) * 8 + this.bitCount;
   }
 
   /**
-   * Read bytes until `n` bits are ahead. Up to four bytes past the tail may be read ahead (zeros, and no
-   * input: bitsLeft says if they were used); a fifth means the data was cut short.
+   * Room for `more` bytes of output. The window kept and the message so far move to the front: of this
+   * buffer, if nothing points into it; else of a new one (twice as big, up to what the limit can need),
+   * which the old one's borrowers do not see.
    */
-  private fill(n: number): void {
-    while (this.bitCount < n) {
-      if (this.pos >= this.end + 4) throw new InflateError('the data ends inside a block');
-      this.bitBuffer |= this.input[this.pos++]! << this.bitCount;
-      this.bitCount += 8;
-    }
-  }
-
-  /** The next `n` bits (n <= 16), least significant first. */
-  private bits(n: number): number {
-    this.fill(n);
-    const value = this.bitBuffer & ((1 << n) - 1);
-    this.bitBuffer >>>= n;
-    this.bitCount -= n;
-    return value;
-  }
-
-  /** The next symbol of a Huffman code. */
-  private symbol(code: HuffmanTable): number {
-    this.fill(code.bits);
-    const entry = code.table[this.bitBuffer & ((1 << code.bits) - 1)]!;
-    const length = entry & 15;
-    if (length === 0) throw new InflateError('an invalid Huffman code');
-    this.bitBuffer >>>= length;
-    this.bitCount -= length;
-    return entry >> 4;
-  }
-
-  /** A stored block (section 3.2.4): byte-aligned LEN, its complement NLEN, then LEN bytes as they are. */
-  private storedBlock(): void {
-    this.bits(this.bitCount & 7);
-    const length = this.bits(16);
-    if ((length ^ this.bits(16)) !== 0xffff) throw new InflateError('a stored block whose length does not match its complement');
-    // Bytes read ahead go back: the stored bytes are copied straight from the input (and the tail after it).
-    this.pos -= this.bitCount >> 3;
-    this.bitBuffer = this.bitCount = 0;
-    if (this.pos + length > this.end) throw new InflateError('the data ends inside a stored block');
-    if (this.at - this.start + length > this.limit) throw this.tooBig();
-    this.room(length);
-    this.at += this.input.copy(this.out, this.at, this.pos, this.pos + length);
-    this.pos += length;
-  }
-
-  /** A block with its own codes (section 3.2.7): the code-length code, then the two codes' lengths with it. */
-  private dynamicBlock(): void {
-    const literalCount = this.bits(5) + 257, distanceCount = this.bits(5) + 1, lengthCount = this.bits(4) + 4;
-    if (literalCount > 286 || distanceCount > 30) throw new InflateError('a block with too many codes');
-    const codeLengths = new Uint8Array(19);
-    for (let i = 0; i < lengthCount; i++) codeLengths[CODE_LENGTH_ORDER[i]!] = this.bits(3);
-    const lengthCode = huffmanTable(codeLengths, 'never');
-    if (lengthCode === null) throw new InflateError('an invalid code-length code');
-    const lengths = new Uint8Array(literalCount + distanceCount);
-    for (let i = 0; i < lengths.length; ) {
-      const symbol = this.symbol(lengthCode);
-      if (symbol < 16) {
-        lengths[i++] = symbol;
-        continue;
-      }
-      // 16 repeats the previous length 3-6 times; 17 and 18 repeat a zero 3-10 and 11-138 times.
-      const repeat = symbol === 16 ? 3 + this.bits(2) : symbol === 17 ? 3 + this.bits(3) : 11 + this.bits(7);
-      if (symbol === 16 && i === 0) throw new InflateError('a repeat with no length before it');
-      if (i + repeat > lengths.length) throw new InflateError('code lengths beyond the codes');
-      lengths.fill(symbol === 16 ? lengths[i - 1]! : 0, i, i + repeat);
-      i += repeat;
-    }
-    if (lengths[256] === 0) throw new InflateError('a block without an end-of-block code');
-    const literals = huffmanTable(lengths.subarray(0, literalCount), 'single');
-    const distances = huffmanTable(lengths.subarray(literalCount), 'single');
-    if (literals === null || distances === null) throw new InflateError('an invalid literal/length or distance code');
-    this.codedBlock(literals, distances);
-  }
-
-  /**
-   * Literals and back-references (section 3.2.5) until the end-of-block code: the hot loop, so the bit
-   * reader and the output position live in local variables here, and are handed back at the end.
-   */
-  private codedBlock(literals: HuffmanTable, distances: HuffmanTable): void {
-    const input = this.input, readLimit = this.end + 4; // see fill()
-    const literalTable = literals.table, literalMask = (1 << literals.bits) - 1;
-    const distanceTable = distances.table, distanceMask = (1 << distances.bits) - 1;
-    let maxAt = this.start + this.limit, floor = this.floor;
-    let bitBuffer = this.bitBuffer, bitCount = this.bitCount, pos = this.pos;
-    let out = this.out, view = this.view, at = this.at;
-    // Each refill tops the bits ahead up to 24-31: a code (15 bits) and a length's extra bits (5) after it, or a
-    // distance's extra bits (13). Three times over: a helper would take these variables out of registers.
-    for (;;) {
-      if (at + MATCH_ROOM > out.length) {
-        // Room for the longest match: the buffer may move (see room), and the positions with it.
-        this.at = at;
-        this.room(MATCH_ROOM);
-        ({ out, view, at, floor } = this);
-        maxAt = this.start + this.limit;
-      }
-      for (; bitCount <= 23; bitCount += 8) bitBuffer |= input[pos++]! << bitCount;
-      if (pos > readLimit) throw new InflateError('the data ends inside a block');
-      const entry = literalTable[bitBuffer & literalMask]!; // the mask keeps the index within the table
-      const length = entry & 15, symbol = entry >>> 4;
-      if (length === 0) throw new InflateError('an invalid Huffman code');
-      bitBuffer >>>= length;
-      bitCount -= length;
-      if (symbol < 256) {
-        if (at >= maxAt) throw this.tooBig();
-        out[at++] = symbol;
-        continue;
-      }
-      if (symbol === 256) break;
-      const code = symbol - 257;
-      if (code >= 29) throw new InflateError(`the reserved length code ${symbol}`);
-      const lengthExtra = LENGTH_EXTRA[code]!; // code < 29, the tables' length
-      const matchLength = LENGTH_BASE[code]! + (bitBuffer & ((1 << lengthExtra) - 1));
-      bitBuffer >>>= lengthExtra;
-      bitCount -= lengthExtra;
-      for (; bitCount <= 23; bitCount += 8) bitBuffer |= input[pos++]! << bitCount;
-      if (pos > readLimit) throw new InflateError('the data ends inside a block');
-      const distanceEntry = distanceTable[bitBuffer & distanceMask]!;
-      const distanceLength = distanceEntry & 15, distanceCode = distanceEntry >>> 4;
-      if (distanceLength === 0) throw new InflateError('an invalid Huffman code');
-      bitBuffer >>>= distanceLength;
-      bitCount -= distanceLength;
-      if (distanceCode >= 30) throw new InflateError(`the reserved distance code ${distanceCode}`);
-      for (; bitCount <= 23; bitCount += 8) bitBuffer |= input[pos++]! << bitCount;
-      if (pos > readLimit) throw new InflateError('the data ends inside a block');
-      const distanceExtra = DISTANCE_EXTRA[distanceCode]!; // distanceCode < 30, the tables' length
-      const distance = DISTANCE_BASE[distanceCode]! + (bitBuffer & ((1 << distanceExtra) - 1));
-      bitBuffer >>>= distanceExtra;
-      bitCount -= distanceExtra;
-      if (at - distance < floor) throw new InflateError(`a distance of ${distance} reaches before the window`);
-      if (at + matchLength > maxAt) throw this.tooBig();
-      copyMatch(out, view, at, distance, matchLength);
-      at += matchLength;
-    }
-    this.bitBuffer = bitBuffer;
-    this.bitCount = bitCount;
-    this.pos = pos;
-    this.at = at;
-  }
-
-  private tooBig(): InflateError {
-    return new InflateError(`message inflates past the limit of ${this.limit} bytes`, true);
-  }
-
-  /**
-   * Room for `more` bytes of output. The window (32 KiB before the message) and the message so far move to
-   * the front: of this buffer, if nothing points into it; else of a new one, which the old one's borrowers
-   * do not see. Doubling, up to what the limit can need: memory stays near the largest message.
-   */
-  private room(more: number): void {
+  private room(more: number, limit: number): void {
     if (this.at + more <= this.out.length) return;
-    const keep = this.floor; // the window: at most 32 KiB before the message, and the message
+    const keep = this.floor;
     const needed = this.at - keep + more;
-    const target = this.lent || needed > this.out.length ? Buffer.allocUnsafe(Math.max(needed, Math.min(2 * needed, this.limit + DEFLATE_WINDOW + MATCH_ROOM), 64 * 1024)) : this.out;
+    const grown = Math.max(needed + INFLATE_ROOM, Math.min(2 * this.out.length, limit + DEFLATE_WINDOW + INFLATE_ROOM));
+    const target = this.lent || needed > this.out.length ? Buffer.allocUnsafe(grown) : this.out;
     if (target === this.out) this.out.copyWithin(0, keep, this.at);
     else this.out.copy(target, 0, keep, this.at);
     this.out = target;
-    this.view = new DataView(target.buffer, target.byteOffset, target.length);
     this.lent = false;
     this.start -= keep;
     this.at -= keep;
@@ -1002,36 +984,14 @@ export class Inflater {
 }
 
 /**
- * A back-reference: `length` bytes from `distance` back. Four bytes at a time (matches are 15 bytes on
- * average in JSON), which is right even where the match overlaps what it writes, as long as it reaches back
- * four bytes or more; up to three bytes past the match are written too (MATCH_ROOM), and overwritten later.
- * Runs closer than that go byte by byte.
- */
-function copyMatch(out: Buffer, view: DataView, at: number, distance: number, length: number): void {
-  if (distance >= 4) {
-    for (let i = 0; i < length; i += 4) view.setUint32(at + i, view.getUint32(at - distance + i, true), true);
-  } else {
-    for (let from = at - distance, stop = at + length; at < stop; ) out[at++] = out[from++]!;
-  }
-}
-
-/**
- * The largest compressed message to gather before inflating: DEFLATE can grow data that does not compress
- * by its stored blocks' headers (5 bytes in 65,535), so a little over the limit.
- */
-export function compressedLimit(limit: number): number {
-  return limit + Math.ceil(limit / 65535) * 5 + 64;
-}
-
-/**
  * The client's own message compressed: DEFLATE with a sync flush, the tail left out (RFC 7692 7.2.1), within
- * the window the server allows. null when it does not pay, or cannot be done: node:zlib is loaded on first
- * use (and missing before Node 20.16), and zlib cannot keep a raw DEFLATE window of 2^8.
+ * the window the server allows, without context takeover (a sender may always start afresh). null when it
+ * does not pay, or cannot be done: zlib cannot keep a raw DEFLATE window of 2^8.
  */
 export function deflateMessage(payload: Buffer, windowBits: number): Buffer | null {
   if (payload.length < DEFLATE_THRESHOLD || windowBits < 9) return null;
-  const zlib = process.getBuiltinModule?.('node:zlib');
-  if (zlib === undefined) return null;
+  const zlib = loadZlib();
+  if (zlib === null) return null;
   const compressed = zlib.deflateRawSync(payload, { windowBits, finishFlush: zlib.constants.Z_SYNC_FLUSH });
   return compressed.length - DEFLATE_TAIL.length < payload.length ? compressed.subarray(0, compressed.length - DEFLATE_TAIL.length) : null;
 }
@@ -1072,20 +1032,23 @@ export interface Failure {
 }
 
 /**
- * Received messages of one kind, in order: message i is bytes[ranges[2i], ranges[2i+1]). Usually one; several
- * when small frames arrived whole in one read, which is how a busy room delivers hundreds of thousands a
- * second with no object made per message (Output joins them with one copy, in the gaps: between two messages
- * of one event lies at least a frame header). The bytes are borrowed: valid until the next receiveData(),
- * which may reuse the memory (the chunk it was given, or the message buffer).
+ * Received messages of one kind, in order (see MessageBytes). Usually one; several when small frames arrived
+ * whole in one read, which is how a busy room delivers hundreds of thousands a second with no object made per
+ * message (Output joins them with one copy, in the gaps: between two messages of one event lies at least a
+ * frame header). The bytes are borrowed: valid until the next receiveData(), which may reuse the memory (the
+ * chunk it was given, the message buffer, or an extension's).
  */
-export interface MessageEvent {
+export interface MessageEvent extends MessageBytes {
   type: 'text' | 'binary';
-  bytes: Buffer;
-  ranges: number[];
 }
 
 /** A header check's failure: most close with 1002. */
 const protocolError = (message: string) => ({ message, closeCode: CloseCode.PROTOCOL_ERROR });
+
+/** RSV bits by name: 0b100 is RSV1, 0b011 is RSV2+RSV3. */
+function rsvNames(bits: number): string {
+  return [0b100, 0b010, 0b001].flatMap((bit, i) => ((bits & bit) !== 0 ? [`RSV${i + 1}`] : [])).join('+');
+}
 
 /** Each message of an event, as a view (for the paths where a view per message costs nothing that matters). */
 export function messagesOf(event: MessageEvent): Buffer[] {
@@ -1096,7 +1059,8 @@ export function messagesOf(event: MessageEvent): Buffer[] {
 }
 
 export type ProtocolEvent =
-  | { type: 'open'; statusLine: string; headers: Map<string, string>; subprotocol: string | null; deflate: DeflateParams | null }
+  /** `extensions`: each agreed extension's parameters (see Extension.agreed). */
+  | { type: 'open'; subprotocol: string | null; extensions: string[] }
   | MessageEvent
   /** `pong`: answered at once, later (while the socket cannot take more: only the latest PING), or not (closing). */
   | { type: 'ping'; payload: Buffer; pong: 'sent' | 'later' | 'none' }
@@ -1105,8 +1069,8 @@ export type ProtocolEvent =
   | { type: 'failure'; kind: FailureKind; message: string; closeCode: number | null }
   /** With `traceFrames`: a frame sent or received, in order among the other events (for -v). */
   | { type: 'frame'; direction: 'sent' | 'received'; header: FrameHeader; controlPayload: Buffer | null }
-  /** With `traceFrames`: a compressed message's size on the wire and as a message (for -v). */
-  | { type: 'compressed'; direction: 'sent' | 'received'; wire: number; size: number };
+  /** With `traceFrames`: a message an extension encoded or decoded, its size on the wire and as a message (for -v). */
+  | { type: 'encoded'; direction: 'sent' | 'received'; extension: string; wire: number; size: number };
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
 /** The message buffer's first size: small messages never make it grow. */
@@ -1171,26 +1135,19 @@ export class MessageBuffer {
   }
 
   /** The message is complete: where its bytes are. The next message starts after them. */
-  finish(): { bytes: Buffer; ranges: number[] } {
+  finish(): MessageBytes {
     const message = { bytes: this.buffer, ranges: [this.start, this.end] };
     this.start = this.end;
     return message;
   }
 }
 
-export interface ConnectionOptions {
-  /** The Host header's value (see hostHeader). */
-  hostHeader: string;
-  path: string;
-  /** base64 of 16 random bytes; a fresh one per connection unless a test pins it. */
-  key?: string;
+export interface ConnectionOptions extends Omit<UpgradeRequest, 'handshakeKey'> {
+  /** Sec-WebSocket-Key; a fresh one per connection unless a test pins it. */
+  handshakeKey?: string;
   maxMessageSize?: number;
-  subprotocols?: readonly string[];
-  extraHeaders?: readonly (readonly [string, string])[];
   /** Report every frame sent and received as a 'frame' event (for -v); control frames carry their payload. */
   traceFrames?: boolean;
-  /** Offer permessage-deflate (DEFLATE_OFFER). */
-  deflate?: boolean;
 }
 
 /**
@@ -1200,23 +1157,24 @@ export interface ConnectionOptions {
  */
 export class ClientConnection {
   state: State = 'HANDSHAKING';
-  readonly key: string;
+  readonly handshakeKey: string;
   /** Set when the connection failed: a protocol violation, a failed handshake, a lost connection, or the shell gave up. */
   failure: Failure | null = null;
   closeSent: CloseInfo | null = null;
   closeReceived: CloseInfo | null = null;
-  /** The request as sent and the response head as received (for -v and redirects). */
+  /** The request as sent and the response as received (for -v). */
   readonly request: string;
-  response = '';
+  response: HandshakeResponse | null = null;
   /** Where a 3xx answer to the upgrade pointed (the shell follows it with -L). */
-  redirect: { status: number; location: string } | null = null;
+  redirect: Redirect | null = null;
 
   private readonly maxMessageSize: number;
   private readonly subprotocols: readonly string[];
   private readonly traceFrames: boolean;
-  private readonly offersDeflate: boolean;
-  /** permessage-deflate as agreed, and the decoder of the server's compressed messages; null: not agreed. */
-  private deflate: { params: DeflateParams; inflater: Inflater } | null = null;
+  private readonly offeredExtensions: readonly ExtensionFactory[];
+  /** The extensions agreed, in the order the server named them, and the RSV bits they own between them. */
+  private extensions: readonly Extension[] = [];
+  private extensionRsv = 0;
   private outgoing: Buffer[] = [];
   private events: ProtocolEvent[] = [];
   private responseHead: Buffer = EMPTY;
@@ -1225,8 +1183,11 @@ export class ClientConnection {
   /** The frame whose payload is being read. */
   private frame: FrameHeader | null = null;
   private controlPieces: Buffer[] = [];
-  /** The data message in progress (its bytes, compressed if RSV1 said so, are in messageBuffer). */
-  private message: { opcode: number; utf8State: number; compressed: boolean } | null = null;
+  /**
+   * The data message in progress: its bytes are in messageBuffer, as they came; `decoders` are the extensions
+   * whose RSV bits its first frame set, which decode it once it is complete.
+   */
+  private message: { opcode: number; utf8State: number; decoders: readonly Extension[] } | null = null;
   /** A refused upgrade whose body is still being read, for the error line (servers put the reason there). */
   private refusal: { error: string; body: Buffer; wanted: number; more: boolean } | null = null;
   /** After a CLOSE was received or the client failed the connection, incoming bytes are not acted on. */
@@ -1239,13 +1200,13 @@ export class ClientConnection {
   private sendingFragments = false;
 
   constructor(options: ConnectionOptions) {
-    this.key = options.key ?? randomBytes(16).toString('base64');
+    this.handshakeKey = options.handshakeKey ?? randomBytes(16).toString('base64');
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.messageBuffer = new MessageBuffer(this.maxMessageSize);
     this.subprotocols = options.subprotocols ?? [];
     this.traceFrames = options.traceFrames ?? false;
-    this.offersDeflate = options.deflate ?? false;
-    this.request = buildHandshakeRequest(options.path, options.hostHeader, this.key, this.subprotocols, options.extraHeaders, this.offersDeflate);
+    this.offeredExtensions = options.extensions ?? [];
+    this.request = buildHandshakeRequest({ ...options, handshakeKey: this.handshakeKey });
     this.outgoing.push(Buffer.from(this.request, 'latin1'));
   }
 
@@ -1262,9 +1223,9 @@ export class ClientConnection {
     return events;
   }
 
-  /** Bytes held for assembling messages (and inflating them): about the largest message so far, however many there were. */
+  /** Bytes held for assembling messages (and decoding them): about the largest message so far, however many there were. */
   get assemblyBytes(): number {
-    return this.messageBuffer.capacity + (this.deflate?.inflater.capacity ?? 0);
+    return this.extensions.reduce((sum, extension) => sum + extension.heldBytes, this.messageBuffer.capacity);
   }
 
   /** True while messages may be sent: OPEN, and no CLOSE sent yet. Before OPEN the shell holds input. */
@@ -1279,7 +1240,7 @@ export class ClientConnection {
    */
   receiveData(chunk: Buffer): void {
     this.messageBuffer.rewind();
-    this.deflate?.inflater.rewind();
+    for (const extension of this.extensions) extension.release();
     if (this.refusal !== null) {
       this.receiveRefusalBody(chunk);
     } else if (this.state === 'HANDSHAKING') {
@@ -1338,16 +1299,18 @@ export class ClientConnection {
     return this.sendData(Opcode.BINARY, payload);
   }
 
-  private sendData(opcode: number, payload: Buffer): boolean {
+  /** A whole message, encoded by each agreed extension in turn (RFC 6455 9: in the order they were agreed). */
+  private sendData(opcode: number, message: Buffer): boolean {
     // A whole message cannot go between the fragments of another (RFC 6455 5.4); the shell never asks.
     if (!this.acceptsMessages || this.sendingFragments) return false;
-    const compressed = this.deflate === null ? null : deflateMessage(payload, this.deflate.params.clientMaxWindowBits);
-    if (compressed === null) {
-      this.sendFrame(opcode, payload);
-      return true;
+    let payload = message, rsv = 0;
+    for (const extension of this.extensions) {
+      const encoded = extension.encode(payload);
+      if (encoded.rsv !== 0 && this.traceFrames) this.events.push({ type: 'encoded', direction: 'sent', extension: extension.name, wire: encoded.payload.length, size: payload.length });
+      payload = encoded.payload;
+      rsv |= encoded.rsv;
     }
-    this.sendFrame(opcode, compressed, true, 0b100);
-    if (this.traceFrames) this.events.push({ type: 'compressed', direction: 'sent', wire: compressed.length, size: payload.length });
+    this.sendFrame(opcode, payload, { rsv });
     return true;
   }
 
@@ -1360,7 +1323,7 @@ export class ClientConnection {
     if (!this.acceptsMessages) return false;
     const opcode = this.sendingFragments ? Opcode.CONTINUATION : binary ? Opcode.BINARY : Opcode.TEXT;
     this.sendingFragments = !fin;
-    this.sendFrame(opcode, payload, fin);
+    this.sendFrame(opcode, payload, { fin });
     return true;
   }
 
@@ -1381,10 +1344,10 @@ export class ClientConnection {
     return true;
   }
 
-  private sendFrame(opcode: number, payload: Buffer, fin = true, rsv = 0): void {
-    this.outgoing.push(encodeFrame(opcode, payload, randomMaskKey(), fin, rsv));
+  private sendFrame(opcode: number, payload: Buffer, bits: FrameBits = {}): void {
+    this.outgoing.push(encodeFrame(opcode, payload, randomMaskKey(), bits));
     if (this.traceFrames) {
-      const header = { fin, rsv, opcode, masked: true, maskKey: null, payloadLength: payload.length };
+      const header = { fin: bits.fin ?? true, rsv: bits.rsv ?? 0, opcode, masked: true, maskKey: null, payloadLength: payload.length };
       this.events.push({ type: 'frame', direction: 'sent', header, controlPayload: opcode >= 0x8 ? payload : null });
     }
   }
@@ -1444,20 +1407,21 @@ export class ClientConnection {
     const head = this.responseHead.subarray(0, end).toString('latin1');
     const rest = this.responseHead.subarray(end + 4);
     this.responseHead = EMPTY;
-    this.response = head;
-    const result = validateHandshakeResponse(head, this.key, { subprotocols: this.subprotocols, deflate: this.offersDeflate });
+    const result = validateHandshakeResponse(head, this.handshakeKey, { subprotocols: this.subprotocols, extensions: this.offeredExtensions });
+    this.response = { head, headers: result.headers ?? null };
     if (!result.ok) return this.refuse(result, rest);
     this.state = 'OPEN';
-    if (result.deflate !== null) this.deflate = { params: result.deflate, inflater: new Inflater(this.maxMessageSize, !result.deflate.serverNoContextTakeover) };
-    this.events.push({ type: 'open', statusLine: result.statusLine, headers: result.headers, subprotocol: result.subprotocol, deflate: result.deflate });
+    this.extensions = result.extensions;
+    this.extensionRsv = result.extensions.reduce((bits, extension) => bits | extension.rsv, 0);
+    this.events.push({ type: 'open', subprotocol: result.subprotocol, extensions: result.extensions.map((extension) => extension.agreed) });
     // Bytes after the blank line are already frames.
     if (rest.length > 0) this.receiveData(rest);
   }
 
   /** A response that does not open the connection: a redirect, a refusal (whose body is read), or a broken 101. */
   private refuse(result: Extract<HandshakeResult, { ok: false }>, rest: Buffer): void {
-    if (result.status !== undefined && REDIRECT_STATUSES.has(result.status) && result.location) {
-      this.redirect = { status: result.status, location: result.location };
+    if (result.redirect !== undefined) {
+      this.redirect = result.redirect;
     } else if (result.status !== undefined) {
       // Read the start of the body (by Content-Length, or until the server closes) for the error line.
       const length = result.contentLength ?? Infinity;
@@ -1508,19 +1472,23 @@ export class ClientConnection {
     if (header.opcode >= 0x8) {
       this.controlPieces = [];
     } else {
-      if (this.message === null) this.message = { opcode: header.opcode, utf8State: 0, compressed: (header.rsv & 0b100) !== 0 };
+      this.message ??= { opcode: header.opcode, utf8State: 0, decoders: this.decodersFor(header) };
       if (this.traceFrames) this.events.push({ type: 'frame', direction: 'received', header, controlPayload: null });
     }
     this.frame = header;
+  }
+
+  /** The extensions whose RSV bits a message's first frame sets: they decode it, last agreed first (RFC 6455 9). */
+  private decodersFor(header: FrameHeader): Extension[] {
+    return header.rsv === 0 ? [] : this.extensions.filter((extension) => (header.rsv & extension.rsv) !== 0).reverse();
   }
 
   /** What is wrong with a frame header (RFC 6455 5.2, 5.4, 5.5), with the close code to fail with; null if nothing. */
   private checkFrameHeader(header: FrameHeader): { message: string; closeCode: number } | null {
     const { opcode } = header;
     const name = OPCODE_NAMES[opcode];
-    // RSV1 means "compressed" once permessage-deflate is agreed (RFC 7692 6), and only on a message's first frame.
-    const allowedRsv = this.deflate !== null && opcode !== Opcode.CONTINUATION && opcode < 0x8 ? 0b100 : 0;
-    if ((header.rsv & ~allowedRsv) !== 0) return protocolError(this.describeRsv(header));
+    const rsvError = this.checkRsv(header);
+    if (rsvError !== null) return protocolError(rsvError);
     if (name === undefined) return protocolError(`frame with reserved opcode ${opcode}`);
     if (header.masked) return protocolError('masked frame from the server');
     if (opcode >= 0x8) {
@@ -1531,19 +1499,27 @@ export class ClientConnection {
     if (opcode === Opcode.CONTINUATION && this.message === null) return protocolError('CONTINUATION frame without a message in progress');
     if (opcode !== Opcode.CONTINUATION && this.message !== null) return protocolError(`new ${name} frame while a fragmented message is in progress`);
     const soFar = this.message === null ? 0 : this.messageBuffer.size;
-    // A compressed message is limited once inflated (by the Inflater); what it may take on the wire, here.
-    const compressed = this.message?.compressed ?? (header.rsv & 0b100) !== 0;
-    const limit = compressed ? compressedLimit(this.maxMessageSize) : this.maxMessageSize;
+    // A message an extension decodes is limited once decoded (by the extension); what it may take on the wire, here.
+    const decoders = this.message?.decoders ?? this.decodersFor(header);
+    const limit = decoders.reduceRight((wire, extension) => extension.wireLimit(wire), this.maxMessageSize);
     if (soFar + header.payloadLength <= limit) return null;
     const announced = Number.isFinite(header.payloadLength) ? `${soFar + header.payloadLength} bytes` : 'over 2^53-1 bytes';
-    return { message: `${compressed ? 'compressed message' : 'message'} of ${announced} exceeds the limit of ${limit} bytes`, closeCode: CloseCode.MESSAGE_TOO_BIG };
+    const what = decoders.length === 0 ? 'message' : `${decoders.map((extension) => extension.name).join(' + ')} message`;
+    return { message: `${what} of ${announced} exceeds the limit of ${limit} bytes on the wire`, closeCode: CloseCode.MESSAGE_TOO_BIG };
   }
 
-  /** What is wrong with a frame's RSV bits, as the error line says it. */
-  private describeRsv(header: FrameHeader): string {
-    const name = OPCODE_NAMES[header.opcode] ?? `opcode ${header.opcode}`;
-    if (this.deflate === null || (header.rsv & 0b011) !== 0) return `frame with reserved bits set (RSV=${header.rsv}) but ${this.deflate === null ? 'no extension' : 'only permessage-deflate (RSV1)'} negotiated`;
-    return header.opcode >= 0x8 ? `RSV1 set on a ${name} frame (control frames are never compressed)` : 'RSV1 set on a CONTINUATION frame (only a message\'s first frame says it is compressed)';
+  /** RSV bits must be 0 unless an agreed extension owns them, and each extension says where its own may be set. */
+  private checkRsv(header: FrameHeader): string | null {
+    const unowned = header.rsv & ~this.extensionRsv;
+    if (unowned !== 0) {
+      const owners = this.extensions.map((extension) => `${extension.name} (${rsvNames(extension.rsv)})`).join(', ');
+      return `frame with reserved bits set (RSV=${header.rsv}) but ${owners === '' ? 'no extension' : `only ${owners}`} negotiated`;
+    }
+    for (const extension of this.extensions) {
+      const error = extension.checkFrame(header);
+      if (error !== null) return error;
+    }
+    return null;
   }
 
   private receiveFramePayload(data: Buffer, end: boolean): void {
@@ -1554,7 +1530,7 @@ export class ClientConnection {
       return;
     }
     const message = this.message!; // receiveFrameHeader starts one for every data frame
-    if (message.opcode === Opcode.TEXT && !message.compressed) {
+    if (message.opcode === Opcode.TEXT && message.decoders.length === 0) {
       // Fail fast: invalid UTF-8 is refused as soon as it arrives, not when the message completes.
       message.utf8State = validateUtf8(message.utf8State, data);
       if (message.utf8State === UTF8_REJECT) return this.fail('protocol', 'invalid UTF-8 in a text message', CloseCode.INVALID_DATA);
@@ -1564,34 +1540,32 @@ export class ClientConnection {
     if (!whole) this.messageBuffer.append(data, this.reader.payloadRemaining);
     if (!end || !frame.fin) return;
     this.message = null;
-    let where = whole ? { bytes: data, ranges: [0, data.length] } : this.messageBuffer.finish();
-    if (message.compressed) {
-      const inflated = this.inflateMessage(where);
-      if (inflated === null) return;
-      where = inflated;
-      if (message.opcode === Opcode.TEXT) message.utf8State = validateUtf8(0, where.bytes.subarray(where.ranges[0], where.ranges[1]));
-    }
+    const received = whole ? { bytes: data, ranges: [0, data.length] } : this.messageBuffer.finish();
+    const decoded = message.decoders.length === 0 ? received : this.decodeMessage(received, message.decoders);
+    if (decoded === null) return;
+    if (message.decoders.length > 0 && message.opcode === Opcode.TEXT) message.utf8State = validateUtf8(0, decoded.bytes.subarray(decoded.ranges[0], decoded.ranges[1]));
     if (message.opcode === Opcode.TEXT && message.utf8State !== 0) {
       const why = message.utf8State === UTF8_REJECT ? 'invalid UTF-8 in a text message' : 'text message ends inside a UTF-8 sequence';
       return this.fail('protocol', why, CloseCode.INVALID_DATA);
     }
-    this.events.push({ type: message.opcode === Opcode.TEXT ? 'text' : 'binary', ...where });
+    this.events.push({ type: message.opcode === Opcode.TEXT ? 'text' : 'binary', ...decoded });
   }
 
-  /** A compressed message's bytes inflated, or null when it failed: 1009 past the limit, 1007 when it does not inflate. */
-  private inflateMessage(compressed: { bytes: Buffer; ranges: number[] }): { bytes: Buffer; ranges: number[] } | null {
-    const [start = 0, end = 0] = compressed.ranges;
-    try {
-      const inflated = this.deflate!.inflater.inflate(compressed.bytes.subarray(start, end)); // RSV1 is refused unless agreed
-      const size = (inflated.ranges[1] ?? 0) - (inflated.ranges[0] ?? 0);
-      if (this.traceFrames) this.events.push({ type: 'compressed', direction: 'received', wire: end - start, size });
-      return inflated;
-    } catch (error) {
-      if (!(error instanceof InflateError)) throw error;
-      if (error.tooBig) this.fail('protocol', error.message, CloseCode.MESSAGE_TOO_BIG);
-      else this.fail('protocol', `compressed message does not inflate: ${error.message}`, CloseCode.INVALID_DATA);
-      return null;
+  /** A complete message through its decoders, or null when one refused it (the connection failed with its close code). */
+  private decodeMessage(received: MessageBytes, decoders: readonly Extension[]): MessageBytes | null {
+    let message = received;
+    for (const extension of decoders) {
+      const payload = message.bytes.subarray(message.ranges[0], message.ranges[1]);
+      try {
+        message = extension.decode(payload, this.maxMessageSize);
+      } catch (error) {
+        if (!(error instanceof ExtensionError)) throw error;
+        this.fail('protocol', error.message, error.closeCode);
+        return null;
+      }
+      if (this.traceFrames) this.events.push({ type: 'encoded', direction: 'received', extension: extension.name, wire: payload.length, size: (message.ranges[1] ?? 0) - (message.ranges[0] ?? 0) });
     }
+    return message;
   }
 
   private receiveControlFrame(header: FrameHeader, payload: Buffer): void {
@@ -2690,13 +2664,13 @@ export class Attempt {
     this.host = host;
     this.address = describeDestination(target);
     this.connection = new ClientConnection({
-      hostHeader: hostHeader(target),
+      host: hostHeader(target),
       path: target.path,
       maxMessageSize: options.maxMessageSize,
       subprotocols: options.subprotocols,
-      extraHeaders: headers,
+      headers,
       traceFrames: options.verbose,
-      deflate: options.deflate,
+      extensions: options.deflate && deflateAvailable() ? [permessageDeflate] : [],
     });
   }
 
@@ -2965,7 +2939,7 @@ export class Attempt {
     const { display, options } = this;
     switch (event.type) {
       case 'open':
-        return this.showOpen(event.subprotocol, event.deflate);
+        return this.showOpen(event.subprotocol, event.extensions);
       case 'text':
       case 'binary':
         if (this.target.role !== 'producer') this.showMessages(event);
@@ -2981,9 +2955,9 @@ export class Attempt {
         return this.showFailure(event.message, event.closeCode);
       case 'frame':
         return display.trace(describeFrame(event.direction, event.header, event.controlPayload));
-      case 'compressed': {
+      case 'encoded': {
         const ratio = event.wire > 0 ? ` (${(event.size / event.wire).toFixed(1)}:1)` : '';
-        return display.trace(`${event.direction === 'sent' ? '>' : '<'} message of ${event.size} bytes, ${event.wire} compressed${ratio}`);
+        return display.trace(`${event.direction === 'sent' ? '>' : '<'} message of ${event.size} bytes, ${event.wire} on the wire with ${event.extension}${ratio}`);
       }
     }
   }
@@ -2997,9 +2971,9 @@ export class Attempt {
     this.host.messagesShown(shown);
   }
 
-  private showOpen(subprotocol: string | null, deflate: DeflateParams | null): void {
+  private showOpen(subprotocol: string | null, agreed: string[]): void {
     const url = targetUrl(this.target);
-    const extensions = deflate === null ? null : describeDeflate(deflate);
+    const extensions = agreed.length === 0 ? null : agreed.join(', ');
     this.openedAt = Date.now();
     if (this.options.verbose) this.traceResponse();
     if (subprotocol !== null) this.display.status(`subprotocol: ${subprotocol}`);
@@ -3037,9 +3011,11 @@ export class Attempt {
 
   private traceResponse(): void {
     const { connection, display } = this;
-    for (const line of connection.response.split('\r\n')) display.trace(`< ${redactHeaderLine(line)}`);
-    const received = /^sec-websocket-accept:\s*(.*)$/im.exec(connection.response)?.[1] ?? '(none)';
-    display.trace(`Sec-WebSocket-Accept: expected ${computeAcceptKey(connection.key)} (SHA-1 of the key + ${WEBSOCKET_GUID}), received ${received}`);
+    const response = connection.response;
+    if (response === null) return;
+    for (const line of response.head.split('\r\n')) display.trace(`< ${redactHeaderLine(line)}`);
+    const received = response.headers?.get('sec-websocket-accept') ?? '(none)';
+    display.trace(`Sec-WebSocket-Accept: expected ${computeAcceptKey(connection.handshakeKey)} (SHA-1 of the key + ${WEBSOCKET_GUID}), received ${received}`);
   }
 }
 

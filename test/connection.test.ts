@@ -7,7 +7,7 @@ import { OP, close, cont, parseClientFrames, ping, text, validResponse } from '.
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
 function openConnection(maxMessageSize?: number) {
-  const connection = new ClientConnection({ hostHeader: 'example.com:8001', path: '/both', key: KEY, maxMessageSize });
+  const connection = new ClientConnection({ host: 'example.com:8001', path: '/both', handshakeKey: KEY, maxMessageSize });
   const request = Buffer.concat(connection.dataToSend()).toString('latin1');
   return { connection, request };
 }
