@@ -197,6 +197,13 @@ t.test('joinLines: the payloads of a run of frames, each with a newline', async 
   const source = Buffer.concat([Buffer.from('xx'), ...frames]);
   t.equal(joinLines(source, [4, 7, 9, 9, 11, 13]).toString(), 'abc\n\nde\n');
   t.equal(joinLines(source, [4, 7]).toString(), 'abc\n', 'a run of one');
+  // Messages side by side (as an extension decodes them into one buffer): no gap to put a separator in.
+  const adjacent = Buffer.from('xxonetwothree!');
+  t.equal(joinLines(adjacent, [2, 5, 5, 8, 8, 8, 8, 13]).toString(), 'one\ntwo\n\nthree\n');
+  t.equal(joinLines(adjacent, [2, 5, 5, 8, 9, 13], 0).toString('latin1'), 'one\0two\0hree\0', 'adjacent and apart, NUL-separated');
+  const many = Buffer.alloc(3000, 'a');
+  const ranges = Array.from({ length: 1000 }, (_, i) => [3 * i, 3 * i + 3]).flat();
+  t.equal(joinLines(many, ranges).toString(), 'aaa\n'.repeat(1000), 'a thousand adjacent messages');
 });
 
 t.test('close codes and payloads', async (t) => {

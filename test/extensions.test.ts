@@ -35,7 +35,8 @@ class StandIn implements Extension {
     return 2 * limit;
   }
 
-  decode(payload: Buffer, limit: number): MessageBytes {
+  decode(received: MessageBytes, limit: number): MessageBytes {
+    const payload = received.bytes.subarray(received.ranges[0], received.ranges[1]);
     calls.push(`${this.name}.decode ${payload.toString('latin1')} (limit ${limit})`);
     if (payload.includes(0xee)) throw new ExtensionError(`${this.name} cannot decode 0xEE`, 1007);
     this.out = this.transform(payload, -1);

@@ -194,3 +194,20 @@ t.test('lent bytes: messages of one read stay intact until the next, however the
   t.same(events.flatMap((e) => (e.type === 'binary' ? messagesOf(e).map((m) => m.toString()) : [])), expected.map(String));
   t.ok(connection.assemblyBytes < 3 * 1024 * 1024, `memory near the largest message (${connection.assemblyBytes} bytes held)`);
 });
+
+t.test('a read of many small compressed messages is one event; a bad one in the middle ends it: those before it arrive, none after', async (t) => {
+  const deflater = new ServerDeflater();
+  const expected = Array.from({ length: 100 }, (_, i) => `{"seq":${i},"price":${100 + i / 4}}`);
+  const connection = openDeflate();
+  connection.receiveData(Buffer.concat(expected.map((message) => text(deflater.compress(message), { rsv: RSV1 }))));
+  const events = connection.eventsReceived();
+  t.equal(events.length, 1, 'one event');
+  t.same(messages(events).map(String), expected, 'with every message, in order');
+
+  const bad = openDeflate();
+  const again = new ServerDeflater();
+  const frames = ['one', 'two', Buffer.from([0x61, 0xff]), 'four'].map((message) => text(again.compress(message), { rsv: RSV1 }));
+  bad.receiveData(Buffer.concat(frames));
+  t.same(messages(bad.eventsReceived()).map(String), ['one', 'two']);
+  t.same([bad.failure?.message, bad.failure?.closeCode], ['invalid UTF-8 in a text message', 1007]);
+});
