@@ -1068,6 +1068,10 @@ function rsvNames(bits: number): string {
   return [0b100, 0b010, 0b001].flatMap((bit, i) => ((bits & bit) !== 0 ? [`RSV${i + 1}`] : [])).join('+');
 }
 
+export function isMessageEvent(event: ProtocolEvent): event is MessageEvent {
+  return event.type === 'text' || event.type === 'binary';
+}
+
 /** Each message of an event, as a view (for the paths where a view per message costs nothing that matters). */
 export function messagesOf(event: MessageEvent): Buffer[] {
   const views: Buffer[] = [];
@@ -1691,6 +1695,16 @@ export interface ProxyAddress {
   display: string;
 }
 
+/** wss:// only: what the TLS connection trusts and presents; the --ca, --cert and --key files as read at start. */
+export interface TlsOptions {
+  /** --insecure: the server's certificate is not checked. */
+  readonly insecure: boolean;
+  readonly ca: string | null;
+  readonly certificate: Buffer | null;
+  readonly privateKey: Buffer | null;
+  readonly passphrase: string | null;
+}
+
 export interface CliOptions {
   readonly target: Target;
   readonly connectTimeoutMs: number;
@@ -1703,12 +1717,7 @@ export interface CliOptions {
   readonly quiet: boolean;
   readonly json: boolean;
   readonly reconnect: boolean;
-  /** wss:// only: skip certificate checks; the --ca, --cert and --key files as read at start. */
-  readonly insecure: boolean;
-  readonly ca: string | null;
-  readonly cert: Buffer | null;
-  readonly key: Buffer | null;
-  readonly passphrase: string | null;
+  readonly tls: TlsOptions;
   /** Extra request headers, in order (-H), with Origin (-o) among them. */
   readonly headers: readonly (readonly [string, string])[];
   /** user:password for Basic authentication (--auth, --auth-file, the URL's user:password@, WSC_AUTH). */
@@ -1893,6 +1902,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const maxRedirects = values['max-redirects'] === undefined ? 10 : Number(values['max-redirects']);
   if (!Number.isInteger(maxRedirects) || maxRedirects < 0) throw new UsageError(`--max-redirects must be a whole number, not ${JSON.stringify(values['max-redirects'])}`);
   const proxy = values.proxy ?? (target.unixSocket === undefined ? proxyFromEnvironment(target, env) : null);
+  const { passphrase, ...credentials } = parseCredentials(values, target, env);
   return Object.freeze({
     target,
     connectTimeoutMs: parseSeconds('connect-timeout', values['connect-timeout'], 10_000),
@@ -1905,9 +1915,9 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     quiet: values.quiet ?? false,
     json: values.json ?? false,
     reconnect: values.reconnect ?? false,
-    ...parseTls(values, target),
+    tls: parseTls(values, target, passphrase),
     ...parseHandshakeOptions(values),
-    ...parseCredentials(values, target, env),
+    ...credentials,
     followRedirects: values.location ?? false,
     maxRedirects,
     proxy: proxy === null ? null : parseProxyUrl(proxy),
@@ -2137,7 +2147,7 @@ function parseCredentials(
   values: { auth?: string; 'auth-file'?: string; passphrase?: string; 'passphrase-file'?: string },
   target: Target,
   env: NodeJS.ProcessEnv,
-): Pick<CliOptions, 'auth' | 'authUser' | 'passphrase' | 'warnings'> {
+): Pick<CliOptions, 'auth' | 'authUser' | 'warnings'> & { passphrase: string | null } {
   const warnings: string[] = [];
   const fromFile = (option: string, file: string | undefined): string | undefined => {
     if (file === undefined) return undefined;
@@ -2181,14 +2191,15 @@ function readOptionFile(option: string, file: string): Buffer {
 function parseTls(
   values: { insecure?: boolean; 'no-check'?: boolean; ca?: string; cert?: string; key?: string },
   target: Target,
-): Pick<CliOptions, 'insecure' | 'ca' | 'cert' | 'key'> {
+  passphrase: string | null,
+): TlsOptions {
   const insecure = (values.insecure || values['no-check']) ?? false;
   if (!target.secure && (insecure || values.ca !== undefined || values.cert !== undefined || values.key !== undefined)) {
     throw new UsageError('--insecure, --ca, --cert and --key apply only to wss:// URLs');
   }
   if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together');
   const read = (option: string, file: string | undefined) => (file === undefined ? null : readOptionFile(option, file));
-  return { insecure, ca: read('--ca', values.ca)?.toString('latin1') ?? null, cert: read('--cert', values.cert), key: read('--key', values.key) };
+  return { insecure, ca: read('--ca', values.ca)?.toString('latin1') ?? null, certificate: read('--cert', values.cert), privateKey: read('--key', values.key), passphrase };
 }
 
 // ---- scripting
@@ -2330,19 +2341,155 @@ const MIN_SECRET_LENGTH = 4;
  * Every secret the options hold, in the forms it may take in output (plain, and base64 as in Basic auth):
  * status and error lines are scrubbed of them, since a server may echo one back in a refusal or a close reason.
  */
-export function secretsOf(options: CliOptions): string[] {
+export function secretsOf(options: { auth: string | null; proxy: ProxyAddress | null; tls: TlsOptions; headers: readonly HeaderField[] }): string[] {
   const secrets: string[] = [];
   const basic = (auth: string) => {
     secrets.push(auth.slice(auth.indexOf(':') + 1), Buffer.from(auth, 'utf8').toString('base64'));
   };
   if (options.auth !== null) basic(options.auth);
   if (options.proxy?.auth) basic(options.proxy.auth);
-  if (options.passphrase !== null) secrets.push(options.passphrase);
+  if (options.tls.passphrase !== null) secrets.push(options.tls.passphrase);
   for (const [name, value] of options.headers) {
     // "Bearer TOKEN": the token alone is a secret too.
     if (isCredentialHeader(name)) secrets.push(value, value.slice(value.lastIndexOf(' ') + 1));
   }
   return secrets.filter((secret) => secret.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+}
+
+// ---- the wording of an attempt's events
+
+/** A line for the user: a status, an error or a -v line on stderr, or a --json event on stdout (see Output). */
+export type Shown =
+  | { to: 'status' | 'error' | 'trace'; text: string }
+  | { to: 'json'; event: Record<string, unknown> };
+
+/** What an attempt has to say of itself, besides its connection's events. */
+export type AttemptNotice =
+  /** -v: the upgrade request as it goes out, and the proxy it goes through. */
+  | { type: 'request'; proxy: ProxyAddress | null }
+  /** --insecure: the server's certificate is not checked. */
+  | { type: 'insecure' }
+  /** -P: one of the client's own PINGs went out. */
+  | { type: 'ping-sent'; payload: Buffer }
+  /** A timeout after the connection had already failed: the connection has nothing new to report. */
+  | { type: 'gave-up'; message: string }
+  /** The attempt is over (--json ends with its failure, if any). */
+  | { type: 'ended' };
+
+/** The events an attempt shows as lines: every protocol event but messages (Output prints those), and its own. */
+export type ShownEvent = Exclude<ProtocolEvent, MessageEvent> | AttemptNotice;
+
+/** What the wording of an attempt's events needs besides the events themselves. */
+export interface EventContext {
+  /** Where the attempt connects, as a URL, and as its error lines name it (host:port, or the unix socket). */
+  readonly url: string;
+  readonly address: string;
+  readonly verbose: boolean;
+  readonly showHeartbeats: boolean;
+  /** stdin is a terminal and the role sends: the line at OPEN says how to quit. */
+  readonly interactive: boolean;
+  /** -L: a redirect is followed, and the client (§ 12) says so, not the attempt. */
+  readonly followRedirects: boolean;
+  /** The connection has been OPEN (its answer was traced then). */
+  readonly opened: boolean;
+  /** The connection the events came from: its request, the answer, the CLOSE it sent, how it ended. */
+  readonly connection: ClientConnection;
+  /** How long ago the client's own PING with this payload went out, in ms; null if none did. */
+  roundTrip(payload: Buffer): number | null;
+}
+
+/** What -P says of the PONG that answers a PING. */
+const PONG_NOTES = {
+  sent: 'PONG sent',
+  later: 'PONG when the socket drains (only the latest PING is answered)',
+  none: 'no PONG (the client is closing)',
+} as const;
+
+/** The lines an event makes: every status, -v and --json line of a connection attempt is worded here. */
+export function describeEvent(event: ShownEvent, context: EventContext): Shown[] {
+  const status = (text: string): Shown => ({ to: 'status', text });
+  const trace = (text: string): Shown => ({ to: 'trace', text });
+  switch (event.type) {
+    case 'request':
+      return describeRequest(event.proxy, context);
+    case 'insecure':
+      return [{ to: 'error', text: 'warning: --insecure: the server\'s certificate is not verified' }];
+    case 'open':
+      return describeOpen(event.subprotocol, event.extensions, context);
+    case 'ping':
+      return context.showHeartbeats ? [status(`PING received (${event.payload.length} bytes), ${PONG_NOTES[event.pong]}`)] : [];
+    case 'ping-sent':
+      return context.showHeartbeats ? [status(`PING sent (${printable(event.payload)})`)] : [];
+    case 'pong': {
+      const roundTrip = context.roundTrip(event.payload);
+      return context.showHeartbeats ? [status(`PONG received (${printable(event.payload)})${roundTrip === null ? '' : `, round trip ${roundTrip.toFixed(1)} ms`}`)] : [];
+    }
+    case 'close':
+      return describeClose(event.code ?? CloseCode.NO_STATUS, event.reason, event.initiator, context.connection);
+    case 'failure':
+      return describeFailure(event.message, event.closeCode, context);
+    case 'gave-up':
+      return [{ to: 'error', text: event.message }];
+    case 'frame':
+      return [trace(describeFrame(event.direction, event.header, event.controlPayload))];
+    case 'encoded': {
+      const ratio = event.wire > 0 ? ` (${(event.size / event.wire).toFixed(1)}:1)` : '';
+      return [trace(`${event.direction === 'sent' ? '>' : '<'} message of ${event.size} bytes, ${event.wire} on the wire with ${event.extension}${ratio}`)];
+    }
+    case 'ended': {
+      const { failure } = context.connection;
+      return failure === null ? [] : [{ to: 'json', event: { type: 'error', message: failure.message, ...(failure.closeCode !== null ? { code: failure.closeCode } : {}) } }];
+    }
+  }
+}
+
+/** -v: the request's lines (credentials by their size only), and the proxy it is tunnelled through. */
+function describeRequest(proxy: ProxyAddress | null, context: EventContext): Shown[] {
+  if (!context.verbose) return [];
+  const lines: Shown[] = context.connection.request.trimEnd().split('\r\n').map((line) => ({ to: 'trace', text: `> ${redactHeaderLine(line)}` }));
+  if (proxy !== null) lines.push({ to: 'trace', text: `via ${proxy.kind === 'http' ? 'HTTP' : proxy.kind.toUpperCase()} proxy ${proxy.display}: CONNECT ${context.address}` });
+  return lines;
+}
+
+/** -v: the answer's lines, and its Sec-WebSocket-Accept against the one the key calls for. */
+function describeResponse(connection: ClientConnection): Shown[] {
+  const { response } = connection;
+  if (response === null) return [];
+  const lines: Shown[] = response.head.split('\r\n').map((line) => ({ to: 'trace', text: `< ${redactHeaderLine(line)}` }));
+  const received = response.headers?.get('sec-websocket-accept') ?? '(none)';
+  lines.push({ to: 'trace', text: `Sec-WebSocket-Accept: expected ${computeAcceptKey(connection.handshakeKey)} (SHA-1 of the key + ${WEBSOCKET_GUID}), received ${received}` });
+  return lines;
+}
+
+function describeOpen(subprotocol: string | null, agreed: readonly string[], context: EventContext): Shown[] {
+  const extensions = agreed.length === 0 ? null : agreed.join(', ');
+  const lines = context.verbose ? describeResponse(context.connection) : [];
+  if (subprotocol !== null) lines.push({ to: 'status', text: `subprotocol: ${subprotocol}` });
+  const how = `${extensions === null ? '' : ` with ${extensions}`}${context.interactive ? ' (type a line to send it; Ctrl-D or Ctrl-C to quit)' : ''}`;
+  lines.push({ to: 'status', text: `connected to ${context.url}${how}` }, { to: 'json', event: { type: 'open', url: context.url, extensions } });
+  return lines;
+}
+
+/**
+ * A CLOSE received. An answer to the client's CLOSE echoes its code; another code is the server's own CLOSE,
+ * which crossed the client's on the way (or its reason for refusing it): the line says what it was.
+ */
+function describeClose(code: number, reason: string, initiator: 'server' | 'client', connection: ClientConnection): Shown[] {
+  const json: Shown = { to: 'json', event: { type: 'close', code, reason, by: initiator } };
+  const echo = initiator === 'client' && code === (connection.closeSent?.code ?? CloseCode.NO_STATUS);
+  if (echo) return [json, { to: 'status', text: 'connection closed' }];
+  const said = `${code}${reason ? ' ' + reason : ''}`;
+  const text = initiator === 'server' ? `closed by server: ${said}` : `connection closed; the server closed it too: ${said}`;
+  return [json, { to: exitStatusFor(connection) === ExitStatus.OK ? 'status' : 'error', text }];
+}
+
+/** A failure: one error line (a redirect followed with -L is the client's to report); -v traces an answer that did not open. */
+function describeFailure(message: string, closeCode: number | null, context: EventContext): Shown[] {
+  const { connection } = context;
+  const lines = context.verbose && !context.opened ? describeResponse(connection) : [];
+  if (connection.redirect !== null && context.followRedirects) return lines;
+  lines.push({ to: 'error', text: closeCode !== null ? `protocol error: ${message} (closing with ${closeCode})` : message });
+  return lines;
 }
 
 // § 7  Reaching the server
@@ -2397,7 +2544,7 @@ function connectSocket(target: Target, onData: (chunk: Buffer) => void): net.Soc
 }
 
 /** TLS to the target, over a tunnel, a unix socket or TCP: verified against the system's CAs and --ca, with SNI. */
-function connectTls(tls: typeof import('node:tls'), target: Target, options: CliOptions, tunnel: net.Socket | null): net.Socket {
+function connectTls(tls: typeof import('node:tls'), target: Target, options: TlsOptions, tunnel: net.Socket | null): net.Socket {
   const where = tunnel ? { socket: tunnel } : target.unixSocket ? { path: target.unixSocket } : { port: target.port };
   return tls.connect({
     ...where,
@@ -2405,8 +2552,8 @@ function connectTls(tls: typeof import('node:tls'), target: Target, options: Cli
     servername: net.isIP(target.host) ? undefined : target.host,
     rejectUnauthorized: !options.insecure,
     ca: options.ca !== null ? [...tls.rootCertificates, options.ca] : undefined,
-    cert: options.cert ?? undefined,
-    key: options.key ?? undefined,
+    cert: options.certificate ?? undefined,
+    key: options.privateKey ?? undefined,
     passphrase: options.passphrase ?? undefined,
   });
 }
@@ -2653,12 +2800,8 @@ export function attemptOutcome(connection: ClientConnection, openedAt: number, n
 
 /** What an attempt shows (Output, § 9, is the real one), and stdout's backpressure, which it must respect. */
 export interface Display {
-  status(text: string): void;
-  error(text: string): void;
-  /** -v lines. */
-  trace(text: string): void;
-  /** A --json event about the connection (nothing without --json). */
-  json(event: Record<string, unknown>): void;
+  /** A status, error, -v or --json line (see describeEvent). */
+  show(line: Shown): void;
   /** Received messages; their bytes are borrowed (see MessageEvent) until flush() and, if mustWait, until drained. */
   message(event: MessageEvent): void;
   flush(): void;
@@ -2682,24 +2825,38 @@ export interface AttemptHost {
   resumeInput(): void;
 }
 
-/** What -P says of the PONG that answers a PING. */
-const PONG_NOTES = {
-  sent: 'PONG sent',
-  later: 'PONG when the socket drains (only the latest PING is answered)',
-  none: 'no PONG (the client is closing)',
-} as const;
+/** What an attempt needs to know of the options: timeouts, the handshake's offers, the way to the server, and what to show. */
+export interface AttemptOptions {
+  readonly connectTimeoutMs: number;
+  readonly closeTimeoutMs: number;
+  /** 0: the client sends no PINGs of its own. */
+  readonly pingIntervalMs: number;
+  readonly pingTimeoutMs: number;
+  readonly maxMessageSize: number;
+  readonly subprotocols: readonly string[];
+  /** Offer permessage-deflate. */
+  readonly deflate: boolean;
+  readonly proxy: ProxyAddress | null;
+  readonly tls: TlsOptions;
+  /** --binary: the lines sent are BINARY messages. */
+  readonly sendBinary: boolean;
+  readonly verbose: boolean;
+  readonly showHeartbeats: boolean;
+  readonly followRedirects: boolean;
+}
 
 /**
  * One connection attempt: a socket, a ClientConnection, and the timers of the shell's half of the state
  * machine. `run()` resolves with how the attempt ended once the state is CLOSED and the socket is closed.
  */
-export class Attempt {
+export class Attempt implements EventContext {
   readonly connection: ClientConnection;
-  private readonly options: CliOptions;
+  readonly url: string;
+  readonly address: string;
+  private readonly options: AttemptOptions;
   private readonly target: Target;
   private readonly display: Display;
-  private readonly host: AttemptHost;
-  private readonly address: string;
+  private readonly owner: AttemptHost;
   private socket: net.Socket | null = null;
   private tls: typeof import('node:tls') | null = null;
   /** The state the shell last entered; step() enters the connection's state when it differs. */
@@ -2724,11 +2881,12 @@ export class Attempt {
   /** After the closing handshake: how long the server may take to close TCP. */
   private readonly graceTimer = new Timer(() => this.socket?.destroy());
 
-  constructor(options: CliOptions, target: Target, display: Display, host: AttemptHost, headers: readonly (readonly [string, string])[]) {
+  constructor(options: AttemptOptions, target: Target, display: Display, owner: AttemptHost, headers: readonly HeaderField[]) {
     this.options = options;
     this.target = target;
     this.display = display;
-    this.host = host;
+    this.owner = owner;
+    this.url = targetUrl(target);
     this.address = describeDestination(target);
     this.connection = new ClientConnection({
       host: hostHeader(target),
@@ -2754,16 +2912,39 @@ export class Attempt {
     return this.connection.acceptsMessages;
   }
 
+  // ---- what its events are worded with (EventContext)
+
+  get verbose(): boolean {
+    return this.options.verbose;
+  }
+
+  get showHeartbeats(): boolean {
+    return this.options.showHeartbeats;
+  }
+
+  get followRedirects(): boolean {
+    return this.options.followRedirects;
+  }
+
+  get interactive(): boolean {
+    return this.owner.interactive;
+  }
+
+  get opened(): boolean {
+    return this.openedAt !== 0;
+  }
+
+  roundTrip(payload: Buffer): number | null {
+    const sentAt = this.pingsSent.get(payload.toString('latin1'));
+    return sentAt === undefined ? null : performance.now() - sentAt;
+  }
+
   async run(): Promise<AttemptResult> {
-    const { options, display } = this;
-    if (options.verbose) for (const line of this.connection.request.trimEnd().split('\r\n')) display.trace(`> ${redactHeaderLine(line)}`);
+    const { options } = this;
+    this.show({ type: 'request', proxy: options.proxy });
     // node:tls is loaded only for wss://: a ws:// run starts without it.
     if (this.target.secure) this.tls = await import('node:tls');
-    let tunnel: TunnelResult | null = null;
-    if (options.proxy !== null) {
-      if (options.verbose) display.trace(`via ${options.proxy.kind === 'http' ? 'HTTP' : options.proxy.kind.toUpperCase()} proxy ${options.proxy.display}: CONNECT ${this.address}`);
-      tunnel = await openTunnel(options.proxy, this.target, options.connectTimeoutMs);
-    }
+    const tunnel = options.proxy === null ? null : await openTunnel(options.proxy, this.target, options.connectTimeoutMs);
     return new Promise<AttemptResult>((resolve) => {
       this.resolve = resolve;
       if (tunnel !== null && 'error' in tunnel) {
@@ -2776,8 +2957,8 @@ export class Attempt {
   }
 
   private connect(tunnel: net.Socket | null): void {
-    if (this.options.insecure) this.display.error('warning: --insecure: the server\'s certificate is not verified');
-    const socket = this.tls ? connectTls(this.tls, this.target, this.options, tunnel) : tunnel ?? connectSocket(this.target, this.onData);
+    if (this.options.tls.insecure) this.show({ type: 'insecure' });
+    const socket = this.tls ? connectTls(this.tls, this.target, this.options.tls, tunnel) : tunnel ?? connectSocket(this.target, this.onData);
     this.socket = socket;
     socket.setNoDelay(true);
     socket.on('connect', this.onConnect);
@@ -2831,7 +3012,7 @@ export class Attempt {
   private readonly onSocketDrain = (): void => {
     this.awaitingDrain = false;
     this.connection.resumeWriting();
-    this.host.resumeInput();
+    this.owner.resumeInput();
     this.step();
   };
 
@@ -2862,7 +3043,13 @@ export class Attempt {
     if (this.done) return;
     this.writeOutgoing();
     for (const event of this.connection.eventsReceived()) {
+      if (isMessageEvent(event)) {
+        this.showMessages(event);
+        continue;
+      }
+      if (event.type === 'open') this.openedAt = Date.now();
       this.show(event);
+      if (event.type === 'pong') this.pingsSent.delete(event.payload.toString('latin1'));
       // What waited for OPEN goes now, before the messages that came in the same read as the 101.
       if (event.type === 'open') this.enter('OPEN');
     }
@@ -2882,7 +3069,7 @@ export class Attempt {
       case 'OPEN':
         this.connectTimer.clear();
         this.armKeepalive();
-        this.host.opened(this);
+        this.owner.opened(this);
         break;
       case 'CLOSING':
         this.connectTimer.clear();
@@ -2911,7 +3098,7 @@ export class Attempt {
     if (socket.write(data.length === 1 ? data[0]! : Buffer.concat(data)) || this.awaitingDrain) return;
     this.awaitingDrain = true;
     this.connection.pauseWriting();
-    this.host.pauseInput();
+    this.owner.pauseInput();
     socket.once('drain', this.onSocketDrain);
   }
 
@@ -2931,8 +3118,7 @@ export class Attempt {
     this.graceTimer.clear();
     this.socket?.destroy();
     if (this.awaitingDrain) this.onSocketDrain();
-    const { failure } = this.connection;
-    if (failure) this.display.json({ type: 'error', message: failure.message, ...(failure.closeCode !== null ? { code: failure.closeCode } : {}) });
+    this.show({ type: 'ended' });
     this.display.flush();
     this.resolve(attemptOutcome(this.connection, this.openedAt));
   }
@@ -2966,8 +3152,8 @@ export class Attempt {
   }
 
   /** A fragment of a message still arriving (a long line); `last` ends it. */
-  sendPiece(piece: Buffer, last: boolean): boolean {
-    const sent = this.connection.sendFragment(this.options.sendBinary, piece, last);
+  sendFragment(fragment: Buffer, last: boolean): boolean {
+    const sent = this.connection.sendFragment(this.options.sendBinary, fragment, last);
     this.step();
     return sent;
   }
@@ -2976,7 +3162,7 @@ export class Attempt {
     const sent = this.connection.sendPing(payload);
     if (sent) {
       this.pingsSent.set(payload.toString('latin1'), performance.now());
-      if (this.options.showHeartbeats) this.display.status(`PING sent (${printable(payload)})`);
+      this.show({ type: 'ping-sent', payload });
     }
     this.step();
     return sent;
@@ -2995,94 +3181,24 @@ export class Attempt {
 
   /** Give up: after an earlier failure the connection reports nothing new, so the reason is said here. */
   abort(kind: FailureKind, message: string): void {
-    if (this.connection.failure !== null) this.display.error(message);
+    if (this.connection.failure !== null) this.show({ type: 'gave-up', message });
     this.connection.abort(kind, message);
     this.step();
   }
 
   // ---- showing events
 
-  private show(event: ProtocolEvent): void {
-    const { display, options } = this;
-    switch (event.type) {
-      case 'open':
-        return this.showOpen(event.subprotocol, event.extensions);
-      case 'text':
-      case 'binary':
-        if (this.target.role !== 'producer') this.showMessages(event);
-        return;
-      case 'ping':
-        if (options.showHeartbeats) display.status(`PING received (${event.payload.length} bytes), ${PONG_NOTES[event.pong]}`);
-        return;
-      case 'pong':
-        return this.showPong(event.payload);
-      case 'close':
-        return this.showClose(event.code ?? CloseCode.NO_STATUS, event.reason, event.initiator);
-      case 'failure':
-        return this.showFailure(event.message, event.closeCode);
-      case 'frame':
-        return display.trace(describeFrame(event.direction, event.header, event.controlPayload));
-      case 'encoded': {
-        const ratio = event.wire > 0 ? ` (${(event.size / event.wire).toFixed(1)}:1)` : '';
-        return display.trace(`${event.direction === 'sent' ? '>' : '<'} message of ${event.size} bytes, ${event.wire} on the wire with ${event.extension}${ratio}`);
-      }
-    }
+  private show(event: ShownEvent): void {
+    for (const line of describeEvent(event, this)) this.display.show(line);
   }
 
-  /** Messages, cut at what --count still allows. */
+  /** Messages, cut at what --count still allows; a producer prints none. */
   private showMessages(event: MessageEvent): void {
     const count = event.ranges.length / 2;
-    const shown = Math.min(this.host.messagesLeft, count);
+    const shown = this.target.role === 'producer' ? 0 : Math.min(this.owner.messagesLeft, count);
     if (shown === 0) return;
     this.display.message(shown < count ? { ...event, ranges: event.ranges.slice(0, 2 * shown) } : event);
-    this.host.messagesShown(shown);
-  }
-
-  private showOpen(subprotocol: string | null, agreed: string[]): void {
-    const url = targetUrl(this.target);
-    const extensions = agreed.length === 0 ? null : agreed.join(', ');
-    this.openedAt = Date.now();
-    if (this.options.verbose) this.traceResponse();
-    if (subprotocol !== null) this.display.status(`subprotocol: ${subprotocol}`);
-    const how = `${extensions === null ? '' : ` with ${extensions}`}${this.host.interactive ? ' (type a line to send it; Ctrl-D or Ctrl-C to quit)' : ''}`;
-    this.display.status(`connected to ${url}${how}`);
-    this.display.json({ type: 'open', url, extensions });
-  }
-
-  private showPong(payload: Buffer): void {
-    const key = payload.toString('latin1');
-    const sentAt = this.pingsSent.get(key);
-    this.pingsSent.delete(key);
-    if (!this.options.showHeartbeats) return;
-    this.display.status(`PONG received (${printable(payload)})${sentAt === undefined ? '' : `, round trip ${(performance.now() - sentAt).toFixed(1)} ms`}`);
-  }
-
-  private showClose(code: number, reason: string, initiator: 'server' | 'client'): void {
-    this.display.json({ type: 'close', code, reason, by: initiator });
-    const said = `${code}${reason ? ' ' + reason : ''}`;
-    // An answer to the client's CLOSE echoes its code; another code is the server's own CLOSE, which crossed
-    // the client's on the way (or its reason for refusing it): say what it was.
-    const echo = initiator === 'client' && code === (this.connection.closeSent?.code ?? CloseCode.NO_STATUS);
-    if (echo) return this.display.status('connection closed');
-    const message = initiator === 'server' ? `closed by server: ${said}` : `connection closed; the server closed it too: ${said}`;
-    if (exitStatusFor(this.connection) === ExitStatus.OK) this.display.status(message);
-    else this.display.error(message);
-  }
-
-  private showFailure(message: string, closeCode: number | null): void {
-    // A response that did not open the connection is traced here (an opened one was traced at OPEN).
-    if (this.options.verbose && this.connection.response && this.openedAt === 0) this.traceResponse();
-    if (this.connection.redirect && this.options.followRedirects) return; // the client reports the hop
-    this.display.error(closeCode !== null ? `protocol error: ${message} (closing with ${closeCode})` : message);
-  }
-
-  private traceResponse(): void {
-    const { connection, display } = this;
-    const response = connection.response;
-    if (response === null) return;
-    for (const line of response.head.split('\r\n')) display.trace(`< ${redactHeaderLine(line)}`);
-    const received = response.headers?.get('sec-websocket-accept') ?? '(none)';
-    display.trace(`Sec-WebSocket-Accept: expected ${computeAcceptKey(connection.handshakeKey)} (SHA-1 of the key + ${WEBSOCKET_GUID}), received ${received}`);
+    this.owner.messagesShown(shown);
   }
 }
 
@@ -3149,6 +3265,21 @@ const COPY_LIMIT = 64 * 1024;
  * meanwhile. `mustWait` also carries ordinary backpressure (write() returned false). No stream's
  * highWaterMark is assumed.
  */
+/** What Output needs to know of the options: how messages are printed, what else is said, and what never is. */
+export interface OutputOptions {
+  /** What ends a message on stdout: a newline (0x0a), or NUL with -0. */
+  readonly separator: number;
+  readonly quiet: boolean;
+  readonly json: boolean;
+  readonly timestamps: boolean;
+  /** --color, --no-color; null: decide from the terminal and NO_COLOR. */
+  readonly color: boolean | null;
+  /** --hex / --base64: how a binary message is printed (null: its size and a preview). */
+  readonly binaryEncoding: 'hex' | 'base64' | null;
+  /** Never shown in a status, error or -v line, nor in a JSON event other than a message (see secretsOf). */
+  readonly secrets: readonly string[];
+}
+
 export class Output implements Display {
   readonly stdout: ClientIo['stdout'];
   private readonly stderr: ClientIo['stderr'];
@@ -3156,7 +3287,7 @@ export class Output implements Display {
   /** Colour on stdout (the input line's prompt follows it), and on stderr. */
   readonly colorful: boolean;
   private readonly stderrColor: boolean;
-  private readonly options: CliOptions;
+  private readonly options: OutputOptions;
   private pending: Buffer[] = [];
   private pendingSize = 0;
   private pendingBorrowed = false;
@@ -3165,14 +3296,11 @@ export class Output implements Display {
   private drainWaiters: (() => void)[] = [];
   /** What ends a message on stdout: a newline, or NUL with -0. */
   private readonly separator: Buffer;
-  /** Never shown in a status, error or -v line, nor in a JSON event other than a message (see secretsOf). */
-  private readonly secrets: string[];
   /** The input line at the bottom of the terminal, if any: cleared before each write and drawn again after. */
   private inputLine: { hide(): void; show(): void } | null = null;
 
-  constructor(options: CliOptions, io: ClientIo) {
+  constructor(options: OutputOptions, io: ClientIo) {
     this.separator = Buffer.from([options.separator]);
-    this.secrets = secretsOf(options);
     this.options = options;
     this.stdout = io.stdout;
     this.stderr = io.stderr;
@@ -3201,6 +3329,11 @@ export class Output implements Display {
   whenDrained(callback: () => void): void {
     if (this.mustWait) this.drainWaiters.push(callback);
     else callback();
+  }
+
+  show(line: Shown): void {
+    if (line.to === 'json') this.json(line.event);
+    else this[line.to](line.text);
   }
 
   status(text: string): void {
@@ -3239,7 +3372,7 @@ export class Output implements Display {
 
   redact(text: string): string {
     let safe = redactUrlPasswords(text);
-    for (const secret of this.secrets) if (safe.includes(secret)) safe = safe.replaceAll(secret, redacted(secret));
+    for (const secret of this.options.secrets) if (safe.includes(secret)) safe = safe.replaceAll(secret, redacted(secret));
     return safe;
   }
 
@@ -3342,6 +3475,18 @@ const MAX_WAITING_LINES = 100_000;
  */
 const FRAGMENT_SIZE = 1024 * 1024;
 
+/** What LineInput needs to know of the options. */
+export interface InputOptions {
+  /** The role sends what is read (producer, both); a consumer only listens for Ctrl-D on a terminal. */
+  readonly sends: boolean;
+  /** What ends a message: newline (0x0a), or NUL with -0. */
+  readonly separator: number;
+  /** --binary: messages are bytes, sent exactly (no CR stripping, no UTF-8 repair). */
+  readonly sendBinary: boolean;
+  /** -x: messages sent first each time a connection opens, before any line read. */
+  readonly execute: readonly string[];
+}
+
 /** What LineInput needs from its owner (ChatClient). */
 export interface InputHost {
   /**
@@ -3413,11 +3558,11 @@ export class LineInput {
   /** Lines accepted but never sent: after the closing handshake began, or left in the queue at the end. */
   private notSent = 0;
 
-  constructor(io: ClientIo, output: Output, options: CliOptions, host: InputHost) {
+  constructor(io: ClientIo, output: Output, options: InputOptions, host: InputHost) {
     this.stdin = io.stdin;
     this.output = output;
     this.host = host;
-    this.readsLines = options.target.role !== 'consumer';
+    this.readsLines = options.sends;
     this.separator = options.separator;
     this.binary = options.sendBinary;
     this.execute = options.execute.map((message) => Buffer.from(message, 'utf8'));
@@ -4212,8 +4357,8 @@ class ChatClient implements AttemptHost, InputHost {
     this.output = output;
     this.io = io;
     this.target = options.target;
-    this.input = new LineInput(io, output, options, this);
     const sends = options.target.role !== 'consumer';
+    this.input = new LineInput(io, output, { ...options, sends }, this);
     const raw = sends ? rawTerminal(io) : null;
     this.terminalLine = raw && new TerminalLine(raw, io, { color: output.colorful, historyFile: options.historyFile }, this.onEditorActions);
     this.interactive = sends && this.input.isTTY;
@@ -4384,7 +4529,7 @@ class ChatClient implements AttemptHost, InputHost {
       if (piece[1] !== 0x2f) return false;
       piece = piece.subarray(1);
     }
-    return attempt.sendPiece(piece, last);
+    return attempt.sendFragment(piece, last);
   }
 
   /**
@@ -4525,7 +4670,8 @@ export async function main(argv: string[], io: ClientIo = processIo()): Promise<
     options = withPassword(options, password);
   }
   for (const warning of options.warnings) io.stderr.write(`wsc: ${warning}\n`);
-  return new ChatClient(options, new Output(options, io), io).run();
+  const output = new Output(Object.freeze({ ...options, secrets: secretsOf(options) }), io);
+  return new ChatClient(options, output, io).run();
 }
 
 function isEntryPoint(): boolean {

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { PassThrough, Writable } from 'node:stream';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Attempt, Output, Timer, parseCommandLine, type AttemptHost, type AttemptResult, type CliOptions } from '../client.ts';
+import { Attempt, Output, Timer, type AttemptHost, type AttemptOptions, type AttemptResult, type OutputOptions, type Target } from '../client.ts';
 import { OP, close, ping, startFakeServer, text, type FakeServerOptions, type FakeSession } from './fake-server.ts';
 import { delay } from './helpers.ts';
 
@@ -21,23 +21,31 @@ interface Harness {
   elapsed(): Promise<number>;
 }
 
+/** The attempt's slice of the options, as the command line's defaults set it, with `overrides`. */
+const attemptOptions = (overrides: Partial<AttemptOptions> = {}): AttemptOptions => ({
+  connectTimeoutMs: 10_000, closeTimeoutMs: 5_000, pingIntervalMs: 30_000, pingTimeoutMs: 20_000, maxMessageSize: 64 * 1024 * 1024,
+  subprotocols: [], deflate: true, proxy: null, tls: { insecure: false, ca: null, certificate: null, privateKey: null, passphrase: null },
+  sendBinary: false, verbose: false, showHeartbeats: false, followRedirects: false, ...overrides,
+});
+const outputOptions: OutputOptions = { separator: 0x0a, quiet: false, json: false, timestamps: false, color: false, binaryEncoding: null, secrets: [] };
+const consumerAt = (port: number): Target => ({ secure: false, host: '127.0.0.1', port, role: 'consumer', path: '/consumer' });
+
 /** An attempt to a fake server playing `script`; `onOpen` is what the host does at OPEN. */
 async function attemptAgainst(
   t: Test,
-  args: string[],
+  overrides: Partial<AttemptOptions>,
   script: (session: FakeSession) => Promise<void>,
   server: Partial<FakeServerOptions> & { onOpen?: (attempt: Attempt) => void; stdout?: Writable } = {},
 ): Promise<Harness> {
   const fake = await startFakeServer({ ...server, script });
   t.teardown(() => fake.close());
-  const options = parseCommandLine([...args, '127.0.0.1', String(fake.port), 'consumer'], {}) as CliOptions;
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const stdout = server.stdout ?? new PassThrough().on('data', (chunk: Buffer) => out.push(chunk));
   const stderr = new PassThrough().on('data', (chunk: Buffer) => err.push(chunk));
-  const output = new Output(options, { stdin: new PassThrough(), stdout, stderr, env: {}, signals: new EventEmitter() });
+  const output = new Output(outputOptions, { stdin: new PassThrough(), stdout, stderr, env: {}, signals: new EventEmitter() });
   const host: AttemptHost = { interactive: false, messagesLeft: Infinity, messagesShown() {}, opened: (attempt) => server.onOpen?.(attempt), pauseInput() {}, resumeInput() {} };
-  const attempt = new Attempt(options, options.target, output, host, []);
+  const attempt = new Attempt(attemptOptions(overrides), consumerAt(fake.port), output, host, []);
   const started = performance.now();
   const result = attempt.run();
   return {
@@ -67,7 +75,7 @@ t.test('Timer: arm, re-arm, clear, armed', async (t) => {
 });
 
 t.test('close timeout: a server that never answers the client\'s CLOSE', async (t) => {
-  const h = await attemptAgainst(t, ['--close-timeout', '0.05'], async (session) => {
+  const h = await attemptAgainst(t, { closeTimeoutMs: 50 }, async (session) => {
     await session.waitForClose();
     await session.waitForEnd(2000);
   }, { onOpen: (attempt) => attempt.close(1000, 'bye') });
@@ -80,7 +88,7 @@ t.test('close timeout: a server that never answers the client\'s CLOSE', async (
 });
 
 t.test('grace: after the closing handshake the client closes TCP if the server does not', async (t) => {
-  const h = await attemptAgainst(t, ['--close-timeout', '0.05'], async (session) => {
+  const h = await attemptAgainst(t, { closeTimeoutMs: 50 }, async (session) => {
     await session.send(close(1000, 'done'));
     await session.waitForEnd(2000); // never closes first
   });
@@ -93,7 +101,7 @@ t.test('grace: after the closing handshake the client closes TCP if the server d
 
 t.test('FIN right after the CLOSE echo, to a server that waits for the client to close first', async (t) => {
   let finAfterEchoMs = NaN;
-  const h = await attemptAgainst(t, [], async (session) => {
+  const h = await attemptAgainst(t, {}, async (session) => {
     await session.send(close(1000, 'done'));
     await session.waitForClose();
     // This server never closes first: it waits for the client's FIN, and times it from the CLOSE echo.
@@ -108,7 +116,7 @@ t.test('FIN right after the CLOSE echo, to a server that waits for the client to
 });
 
 t.test('keepalive: no PONG within --ping-timeout: dead, and worth a retry', async (t) => {
-  const h = await attemptAgainst(t, ['--ping-interval', '0.02', '--ping-timeout', '0.03'], async (session) => {
+  const h = await attemptAgainst(t, { pingIntervalMs: 20, pingTimeoutMs: 30 }, async (session) => {
     await session.waitForEnd(2000);
   });
   const result = await h.result;
@@ -119,7 +127,7 @@ t.test('keepalive: no PONG within --ping-timeout: dead, and worth a retry', asyn
 });
 
 t.test('keepalive: any bytes from the server keep the connection alive', async (t) => {
-  const h = await attemptAgainst(t, ['--ping-interval', '0.02', '--ping-timeout', '0.04'], async (session) => {
+  const h = await attemptAgainst(t, { pingIntervalMs: 20, pingTimeoutMs: 40 }, async (session) => {
     for (let i = 0; i < 10; i++) {
       await session.send(text(`tick ${i}`));
       await delay(15);
@@ -135,7 +143,7 @@ t.test('keepalive: any bytes from the server keep the connection alive', async (
 });
 
 t.test('connect timeout: no answer to the upgrade', async (t) => {
-  const h = await attemptAgainst(t, ['--connect-timeout', '0.05'], async (session) => {
+  const h = await attemptAgainst(t, { connectTimeoutMs: 50 }, async (session) => {
     await session.waitForEnd(2000);
   }, { respond: () => null });
   const result = await h.result;
@@ -164,11 +172,11 @@ t.test('how an attempt ends decides the retry: one classification', async (t) =>
     ['TCP lost', async (s) => s.end(), 1, true],
   ];
   for (const [name, script, status, retry] of cases) {
-    const h = await attemptAgainst(t, [], script);
+    const h = await attemptAgainst(t, {}, script);
     const result = await h.result;
     t.same([result.status, result.retry], [status, retry], name);
   }
-  const redirected = await attemptAgainst(t, [], async () => {}, { respond: () => 'HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\n\r\n' });
+  const redirected = await attemptAgainst(t, {}, async () => {}, { respond: () => 'HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\n\r\n' });
   t.same((await redirected.result).redirect, { status: 302, location: '/elsewhere' }, 'a redirect is reported, not followed here');
 });
 
@@ -177,17 +185,16 @@ t.test('unreachable: nothing listening', async (t) => {
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
   const port = (closed.address() as AddressInfo).port;
   await new Promise<void>((resolve) => closed.close(() => resolve()));
-  const options = parseCommandLine(['127.0.0.1', String(port), 'consumer'], {}) as CliOptions;
   const err: Buffer[] = [];
-  const output = new Output(options, { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough().on('data', (c: Buffer) => err.push(c)), env: {}, signals: new EventEmitter() });
+  const output = new Output(outputOptions, { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough().on('data', (c: Buffer) => err.push(c)), env: {}, signals: new EventEmitter() });
   const host: AttemptHost = { interactive: false, messagesLeft: Infinity, messagesShown() {}, opened() {}, pauseInput() {}, resumeInput() {} };
-  const result = await new Attempt(options, options.target, output, host, []).run();
+  const result = await new Attempt(attemptOptions(), consumerAt(port), output, host, []).run();
   t.same([result.status, result.retry], [1, true]);
   t.match(Buffer.concat(err).toString(), /cannot connect to 127\.0\.0\.1:\d+: connection refused/);
 });
 
 t.test('step() never re-enters: actions taken at OPEN go out in order', async (t) => {
-  const h = await attemptAgainst(t, [], async (session) => {
+  const h = await attemptAgainst(t, {}, async (session) => {
     await session.waitForClose();
     await session.send(close(1000));
     session.end();
@@ -214,7 +221,7 @@ t.test('buffer lifetime: a slow stdout gets every big message intact (reading wa
     },
   });
   const messages = Array.from({ length: 12 }, (_, i) => Buffer.alloc(200_000 + i, String.fromCharCode(0x61 + i)));
-  const h = await attemptAgainst(t, [], async (session) => {
+  const h = await attemptAgainst(t, {}, async (session) => {
     await session.send([...messages.map((m) => text(m)), ping('still there'), close(1000)]);
     await session.waitForClose(5000);
     session.end();

@@ -6,7 +6,7 @@ import t from 'tap';
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { OP, close, startFakeServer } from './fake-server.ts';
-import { Output, TerminalLine, main, parseCommandLine, type ClientIo, type CliOptions, type EditorAction } from '../client.ts';
+import { Output, TerminalLine, main, type ClientIo, type EditorAction } from '../client.ts';
 import { delay } from './helpers.ts';
 
 /** A terminal stand-in: stdin records raw mode, stdout records what was written; process hooks are recorded too. */
@@ -56,8 +56,7 @@ t.test('start: raw mode and bracketed paste on, the prompt drawn; typed keys red
 t.test('Output writes above the line: hide, the message, show', async (t) => {
   const term = fakeTerminal();
   const { line } = startLine(term);
-  const options = parseCommandLine(['127.0.0.1', '8001', 'both'], {}) as CliOptions;
-  const output = new Output(options, term.io);
+  const output = new Output({ separator: 0x0a, quiet: false, json: false, timestamps: false, color: false, binaryEncoding: null, secrets: [] }, term.io);
   output.setInputLine(line);
   term.stdin.write('half');
   await term.output();
