@@ -503,7 +503,7 @@ export type HeaderField = readonly [name: string, value: string];
 export interface UpgradeRequest {
   path: string;
   /** The Host header's value (see hostHeader), unless `headers` has a Host of its own. */
-  host: string;
+  hostHeader: string;
   /** Sec-WebSocket-Key: base64 of 16 random bytes. */
   handshakeKey: string;
   subprotocols?: readonly string[];
@@ -516,7 +516,7 @@ export function buildHandshakeRequest(request: UpgradeRequest): string {
   const hostOverride = headers.find(([name]) => name.toLowerCase() === 'host');
   const lines = [
     `GET ${request.path} HTTP/1.1`,
-    `Host: ${hostOverride?.[1] ?? request.host}`,
+    `Host: ${hostOverride?.[1] ?? request.hostHeader}`,
     'Upgrade: websocket',
     'Connection: Upgrade',
     `Sec-WebSocket-Key: ${request.handshakeKey}`,
@@ -1342,14 +1342,14 @@ export class ClientConnection {
 
   /**
    * A message sent while it is still arriving (a line longer than the shell holds), fragment by fragment
-   * (RFC 6455 5.4): the first is TEXT or BINARY with FIN clear, the rest CONTINUATION, and `fin` ends it.
+   * (RFC 6455 5.4): the first is TEXT or BINARY with FIN clear, the rest CONTINUATION, and `last` ends it.
    * Control frames may go between fragments; a CLOSE may end the connection in the middle of one.
    */
-  sendFragment(binary: boolean, payload: Buffer, fin: boolean): boolean {
+  sendFragment(payload: Buffer, { binary, last }: { binary: boolean; last: boolean }): boolean {
     if (!this.acceptsMessages) return false;
     const opcode = this.sendingFragments ? Opcode.CONTINUATION : binary ? Opcode.BINARY : Opcode.TEXT;
-    this.sendingFragments = !fin;
-    this.sendFrame(opcode, payload, { fin });
+    this.sendingFragments = !last;
+    this.sendFrame(opcode, payload, { fin: last });
     return true;
   }
 
@@ -1719,7 +1719,7 @@ export interface CliOptions {
   readonly reconnect: boolean;
   readonly tls: TlsOptions;
   /** Extra request headers, in order (-H), with Origin (-o) among them. */
-  readonly headers: readonly (readonly [string, string])[];
+  readonly headers: readonly HeaderField[];
   /** user:password for Basic authentication (--auth, --auth-file, the URL's user:password@, WSC_AUTH). */
   readonly auth: string | null;
   /** --auth USER (or a URL's user@) without a password: main() asks for it at a no-echo prompt. */
@@ -2062,7 +2062,7 @@ export function redirectTarget(current: Target, location: string): Target | stri
 /** Headers the handshake itself owns: a user may not set them. */
 const OWNED_HEADERS = new Set(['upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version']);
 
-export function parseHeaderOption(text: string): [string, string] {
+export function parseHeaderOption(text: string): HeaderField {
   const colon = text.indexOf(':');
   const name = colon > 0 ? text.slice(0, colon).trim() : '';
   const value = colon > 0 ? text.slice(colon + 1).trim() : '';
@@ -2317,6 +2317,28 @@ export function isCredentialHeader(name: string): boolean {
   return CREDENTIAL_HEADERS.has(name.toLowerCase());
 }
 
+/** What the request may carry: the user's headers and Basic auth, the credentials only where they may go. */
+export interface RequestCredentials {
+  readonly headers: readonly HeaderField[];
+  /** user:password for Basic authentication. */
+  readonly auth: string | null;
+}
+
+/**
+ * The request headers: the user's, plus Basic authentication. Credentials go only to the host they were
+ * given for: after a redirect to another, `withCredentials` is false, and they are left out.
+ */
+export function requestHeaders(credentials: RequestCredentials, withCredentials: boolean): HeaderField[] {
+  const headers = credentials.headers.filter(([name]) => withCredentials || !isCredentialHeader(name));
+  if (withCredentials && credentials.auth !== null) headers.push(['Authorization', `Basic ${Buffer.from(credentials.auth, 'utf8').toString('base64')}`]);
+  return headers;
+}
+
+/** Whether there are credentials that a redirect to another host leaves behind. */
+export function hasCredentials(credentials: RequestCredentials): boolean {
+  return credentials.auth !== null || credentials.headers.some(([name]) => isCredentialHeader(name));
+}
+
 /** How a secret is shown: its size only. */
 export function redacted(secret: string): string {
   return `<redacted, ${Buffer.byteLength(secret, 'utf8')} bytes>`;
@@ -2560,10 +2582,11 @@ function connectTls(tls: typeof import('node:tls'), target: Target, options: Tls
 
 // ---- proxies
 
-type Failed = { error: string; kind: FailureKind };
+/** Why a tunnel did not open: a failure of the attempt, before there is a connection to fail. */
+type TunnelFailure = Pick<Failure, 'kind' | 'message'>;
 
 /** What a proxy's answer so far calls for: more bytes, bytes to send back, an open tunnel, or a failure. */
-type TunnelStep = { wait: true } | { send: Buffer; used: number } | { open: true; used: number } | Failed;
+type TunnelStep = { wait: true } | { send: Buffer; used: number } | { open: true; used: number } | TunnelFailure;
 
 /**
  * A proxy's dialogue before its tunnel opens, without I/O: `opening` is sent first; receive() gets the
@@ -2581,9 +2604,9 @@ function httpConnectDialogue(proxy: ProxyAddress, destination: string): TunnelDi
     opening: Buffer.from(`CONNECT ${destination} HTTP/1.1\r\nHost: ${destination}\r\n${auth}\r\n`, 'latin1'),
     receive(bytes) {
       const end = bytes.indexOf('\r\n\r\n');
-      if (end < 0) return bytes.length > MAX_RESPONSE_HEAD ? { error: `proxy ${proxy.display} sent an over-long response`, kind: 'handshake' } : { wait: true };
+      if (end < 0) return bytes.length > MAX_RESPONSE_HEAD ? { message: `proxy ${proxy.display} sent an over-long response`, kind: 'handshake' } : { wait: true };
       const statusLine = bytes.subarray(0, bytes.indexOf('\r\n')).toString('latin1');
-      if (!/^HTTP\/1\.[01] 2\d\d/.test(statusLine)) return { error: `proxy ${proxy.display} refused CONNECT to ${destination}: ${statusLine}`, kind: 'handshake' };
+      if (!/^HTTP\/1\.[01] 2\d\d/.test(statusLine)) return { message: `proxy ${proxy.display} refused CONNECT to ${destination}: ${statusLine}`, kind: 'handshake' };
       return { open: true, used: end + 4 };
     },
   };
@@ -2601,7 +2624,7 @@ const SOCKS5_REPLIES: Record<number, string> = {
  * resolves, socks5h, or an address resolved here, socks5) and the proxy's reply.
  */
 function socks5Dialogue(proxy: ProxyAddress, host: string, port: number): TunnelDialogue {
-  const failed = (error: string, kind: FailureKind = 'handshake'): Failed => ({ error: `proxy ${proxy.display}: ${error}`, kind });
+  const failed = (why: string, kind: FailureKind = 'handshake'): TunnelFailure => ({ message: `proxy ${proxy.display}: ${why}`, kind });
   const request = socks5Request(host, port);
   let state: 'method' | 'auth' | 'reply' = 'method';
   return {
@@ -2644,7 +2667,7 @@ function socks5Credentials(auth: string): Buffer {
 }
 
 /** The reply to CONNECT: whole once its bound address (whose length its type gives) is there. */
-function socks5Reply(bytes: Buffer, failed: (error: string, kind?: FailureKind) => Failed): TunnelStep {
+function socks5Reply(bytes: Buffer, failed: (why: string, kind?: FailureKind) => TunnelFailure): TunnelStep {
   if (bytes.length < 5) return { wait: true };
   const [version = 0, reply = 0, , type = 0, nameLength = 0] = bytes;
   if (version !== 5) return failed('not a SOCKS5 proxy');
@@ -2673,7 +2696,7 @@ export function ipv6Bytes(address: string): Buffer {
   return Buffer.from(all.map((group) => group.padStart(4, '0')).join(''), 'hex');
 }
 
-type TunnelResult = { socket: net.Socket } | Failed;
+type TunnelResult = { socket: net.Socket } | TunnelFailure;
 
 /**
  * Open a tunnel through the proxy to the target; resolves with the socket (paused, at the tunnel's first
@@ -2686,7 +2709,7 @@ async function openTunnel(proxy: ProxyAddress, target: Target, timeoutMs: number
     try {
       host = (await lookup(host)).address;
     } catch (error) {
-      return { error: `cannot resolve ${host}: ${describeSocketError(error as NodeJS.ErrnoException)}`, kind: 'unreachable' };
+      return { message: `cannot resolve ${host}: ${describeSocketError(error as NodeJS.ErrnoException)}`, kind: 'unreachable' };
     }
   }
   const dialogue = proxy.kind === 'http' ? httpConnectDialogue(proxy, authority(target.host, target.port)) : socks5Dialogue(proxy, host, target.port);
@@ -2696,17 +2719,17 @@ async function openTunnel(proxy: ProxyAddress, target: Target, timeoutMs: number
     const settle = (result: TunnelResult) => {
       clearTimeout(timer);
       socket.removeAllListeners('data').removeAllListeners('error').removeAllListeners('close');
-      if ('error' in result) socket.destroy();
+      if ('message' in result) socket.destroy();
       resolve(result);
     };
-    const timer = setTimeout(() => settle({ error: `no answer from proxy ${proxy.display} within ${timeoutMs / 1000} s`, kind: 'timeout' }), timeoutMs);
+    const timer = setTimeout(() => settle({ message: `no answer from proxy ${proxy.display} within ${timeoutMs / 1000} s`, kind: 'timeout' }), timeoutMs);
     socket.on('connect', () => socket.write(dialogue.opening));
     socket.on('data', (chunk: Buffer) => {
       unread = unread.length === 0 ? chunk : Buffer.concat([unread, chunk]);
       for (;;) {
         const step = dialogue.receive(unread);
         if ('wait' in step) return;
-        if ('error' in step) return settle(step);
+        if ('message' in step) return settle(step);
         unread = unread.subarray(step.used);
         if ('send' in step) {
           socket.write(step.send);
@@ -2718,8 +2741,8 @@ async function openTunnel(proxy: ProxyAddress, target: Target, timeoutMs: number
         return settle({ socket });
       }
     });
-    socket.on('error', (error: NodeJS.ErrnoException) => settle({ error: `cannot connect to proxy ${proxy.display}: ${describeSocketError(error)}`, kind: 'unreachable' }));
-    socket.on('close', () => settle({ error: `proxy ${proxy.display} closed the connection`, kind: 'lost' }));
+    socket.on('error', (error: NodeJS.ErrnoException) => settle({ message: `cannot connect to proxy ${proxy.display}: ${describeSocketError(error)}`, kind: 'unreachable' }));
+    socket.on('close', () => settle({ message: `proxy ${proxy.display} closed the connection`, kind: 'lost' }));
   });
 }
 
@@ -2889,7 +2912,7 @@ export class Attempt implements EventContext {
     this.url = targetUrl(target);
     this.address = describeDestination(target);
     this.connection = new ClientConnection({
-      host: hostHeader(target),
+      hostHeader: hostHeader(target),
       path: target.path,
       maxMessageSize: options.maxMessageSize,
       subprotocols: options.subprotocols,
@@ -2947,9 +2970,9 @@ export class Attempt implements EventContext {
     const tunnel = options.proxy === null ? null : await openTunnel(options.proxy, this.target, options.connectTimeoutMs);
     return new Promise<AttemptResult>((resolve) => {
       this.resolve = resolve;
-      if (tunnel !== null && 'error' in tunnel) {
+      if (tunnel !== null && 'message' in tunnel) {
         this.socketClosed = true;
-        this.abort(tunnel.kind, tunnel.error);
+        this.abort(tunnel.kind, tunnel.message);
       } else {
         this.connect(tunnel?.socket ?? null);
       }
@@ -3152,8 +3175,8 @@ export class Attempt implements EventContext {
   }
 
   /** A fragment of a message still arriving (a long line); `last` ends it. */
-  sendFragment(fragment: Buffer, last: boolean): boolean {
-    const sent = this.connection.sendFragment(this.options.sendBinary, fragment, last);
+  sendFragment(fragment: Buffer, { last }: { last: boolean }): boolean {
+    const sent = this.connection.sendFragment(fragment, { binary: this.options.sendBinary, last });
     this.step();
     return sent;
   }
@@ -3493,18 +3516,44 @@ export interface InputHost {
    * Lines to send now: returns how many of them could not be sent (the closing handshake had begun), or
    * null when no connection is open (they wait in the queue, in order).
    */
-  take(lines: readonly Buffer[]): number | null;
+  sendLines(lines: readonly Buffer[]): number | null;
   /**
-   * A piece of a line still arriving, to send now as a fragment (`first` starts the message, `last` ends
-   * it): true when sent, false when it could not be (the line is then lost), null for a first piece while
-   * no connection is open (it waits).
+   * A fragment of a line still arriving, to send now (`first` starts the message, `last` ends it): true when
+   * sent, false when it could not be (the line is then lost), null for a first fragment while no connection
+   * is open (the line waits).
    */
-  takePiece(piece: Buffer, first: boolean, last: boolean): boolean | null;
+  sendFragment(fragment: Buffer, position: { first: boolean; last: boolean }): boolean | null;
   /** End of input: stdin's EOF when lines are read, or Ctrl-D on a terminal. */
   inputEnded(): void;
 }
 
 type InputPause = 'socket' | 'queue';
+
+/** A line, with --slash: a message (`//` sends one that starts with a slash), or a command and its words. */
+export type SlashLine = { type: 'message'; text: Buffer } | { type: 'command'; name: string; words: string[]; rest: string };
+
+/** What a line is, with --slash. Lines that do not start with "/" are never turned into text to find out. */
+export function parseSlashLine(line: Buffer): SlashLine {
+  if (line[0] !== 0x2f) return { type: 'message', text: line };
+  if (line[1] === 0x2f) return { type: 'message', text: line.subarray(1) };
+  const text = line.toString('utf8').slice(1);
+  const [name = '', ...words] = text.split(/\s+/).filter(Boolean);
+  return { type: 'command', name, words, rest: text.replace(/^\S+\s?/, '') };
+}
+
+/**
+ * Where LineInput is with stdin: not read yet, read (by this class, or by the terminal line), at its end,
+ * or let go of.
+ */
+type StdinState = 'unread' | 'reading' | 'ended' | 'stopped';
+
+/**
+ * Where LineInput is with the line being read, which has not ended yet:
+ *   holding    its pieces are kept (none, at first) until it ends, or grows past FRAGMENT_SIZE
+ *   streaming  it goes out in fragments as it arrives (a cut character or a CR is held back between them)
+ *   dropping   the connection closed under it while it went out: the rest of it is read and dropped
+ */
+type LineState = 'holding' | 'streaming' | 'dropping';
 
 /**
  * The end of the last complete UTF-8 sequence in `data`: the bytes after it (at most three) begin a
@@ -3522,55 +3571,44 @@ function completeUtf8Length(data: Buffer): number {
 
 /**
  * stdin as lines: split at the separator (CR LF too), made valid UTF-8 (unless --binary), and handed to the
- * host, or held in the one queue while no connection is open. A line longer than FRAGMENT_SIZE is
- * handed over in pieces as it arrives. Owns the count of lines not sent.
+ * owner, or held in the one queue while no connection is open. A line longer than FRAGMENT_SIZE is
+ * handed over in fragments as it arrives. Owns the count of lines not sent.
  */
 export class LineInput {
   private readonly stdin: ClientIo['stdin'];
   private readonly output: Output;
-  private readonly host: InputHost;
-  /** The role sends what is read (producer, both); a consumer only listens for Ctrl-D on a terminal. */
-  private readonly readsLines: boolean;
-  /** What ends a message: newline, or NUL with -0. */
-  private readonly separator: number;
-  /** --binary: messages are bytes, sent exactly (no CR stripping, no UTF-8 repair). */
-  private readonly binary: boolean;
+  private readonly owner: InputHost;
+  private readonly options: InputOptions;
   /** -x: messages sent first each time a connection opens, before any line read. */
   private readonly execute: readonly Buffer[];
   private executeSent = false;
+  private stdinState: StdinState = 'unread';
+  private readonly pausedFor = new Set<InputPause>();
+  /** Lines waiting for a connection, in order. */
   private queue: Buffer[] = [];
   private queueBytes = 0;
-  /** The line being read, what of it is not sent yet: the pieces that arrived, joined once. */
+  private lineState: LineState = 'holding';
+  /** What of the line being read is not sent yet: the pieces that arrived, joined once. */
   private partial: Buffer[] = [];
   private partialBytes = 0;
-  /** The line being read is going out in fragments (see FRAGMENT_SIZE). */
-  private streaming = false;
-  /** The line being read could not be sent (the connection closed under it): the rest of it is dropped. */
-  private lost = false;
-  /** The end of what was streamed, held back: an incomplete UTF-8 sequence, or a CR that may begin CR LF. */
+  /** Streaming: the end of what was sent, held back (an incomplete UTF-8 sequence, or a CR that may begin CR LF). */
   private held: Buffer = EMPTY;
-  /** stdin is read, by this class or by the terminal line. */
-  private reading = false;
-  private ended = false;
-  private readonly pausedFor = new Set<InputPause>();
   private warnedInvalid = false;
   private warnedConsumer = false;
   /** Lines accepted but never sent: after the closing handshake began, or left in the queue at the end. */
   private notSent = 0;
 
-  constructor(io: ClientIo, output: Output, options: InputOptions, host: InputHost) {
+  constructor(io: ClientIo, output: Output, options: InputOptions, owner: InputHost) {
     this.stdin = io.stdin;
     this.output = output;
-    this.host = host;
-    this.readsLines = options.sends;
-    this.separator = options.separator;
-    this.binary = options.sendBinary;
+    this.owner = owner;
+    this.options = options;
     this.execute = options.execute.map((message) => Buffer.from(message, 'utf8'));
   }
 
   /** stdin has ended, or is a terminal (never ends by itself), or is not read at all (a consumer). */
   get finished(): boolean {
-    return this.ended || this.isTTY || !this.readsLines;
+    return this.stdinState === 'ended' || this.isTTY || !this.options.sends;
   }
 
   get isTTY(): boolean {
@@ -3591,8 +3629,8 @@ export class LineInput {
    * lines to typed() and its Ctrl-D to end().
    */
   start(typed: boolean): void {
-    if (!this.readsLines && !this.isTTY) return;
-    this.reading = true;
+    if (!this.options.sends && !this.isTTY) return;
+    this.stdinState = 'reading';
     if (typed) return;
     this.stdin.on('data', this.onData);
     this.stdin.on('end', this.onEnd);
@@ -3602,13 +3640,13 @@ export class LineInput {
   stop(): void {
     const waiting = (this.executeSent ? 0 : this.execute.length) + this.queue.length;
     // A line read in part, or going out when the connection ended, was not sent either.
-    this.notSent += waiting + (this.partial.length > 0 || this.streaming ? 1 : 0);
+    this.notSent += waiting + (this.partial.length > 0 || this.lineState === 'streaming' ? 1 : 0);
     this.queue = [];
     this.partial = [];
-    this.streaming = false;
+    this.lineState = 'holding';
     if (this.notSent > 0) this.output.error(`${this.notSent} input line${this.notSent === 1 ? ' was' : 's were'} not sent`);
-    if (!this.reading) return;
-    this.reading = false;
+    if (this.stdinState === 'unread' || this.stdinState === 'stopped') return;
+    this.stdinState = 'stopped';
     this.stdin.removeListener('data', this.onData);
     this.stdin.removeListener('end', this.onEnd);
     this.stdin.destroy();
@@ -3616,47 +3654,55 @@ export class LineInput {
 
   /** Lines typed on the input line (already valid UTF-8). */
   typed(lines: readonly string[]): void {
-    if (lines.length > 0) this.accept(lines.map((line) => Buffer.from(line, 'utf8')));
+    if (lines.length > 0) this.sendOrQueue(lines.map((line) => Buffer.from(line, 'utf8')));
   }
 
   /** Ctrl-D on the input line. */
   end(): void {
-    this.ended = true;
-    this.host.inputEnded();
+    this.stdinState = 'ended';
+    this.owner.inputEnded();
+  }
+
+  /** The user quits: a line held whole is complete and goes; one going out in fragments never ends, and counts as not sent. */
+  quit(): void {
+    if (this.lineState === 'streaming') this.loseLine();
+    this.finishLine();
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    if (!this.readsLines) {
+    if (!this.options.sends) {
       if (!this.warnedConsumer) this.output.status('consumer: typed input is not sent (use the producer or both role)');
       this.warnedConsumer = true;
       return;
     }
+    const separator = this.options.separator;
     const lines: Buffer[] = [];
     let start = 0;
-    for (let end = chunk.indexOf(this.separator); end !== -1; end = chunk.indexOf(this.separator, start)) {
+    for (let end = chunk.indexOf(separator); end !== -1; end = chunk.indexOf(separator, start)) {
       const line = this.endLine(chunk.subarray(start, end));
       if (line !== null) lines.push(line);
       start = end + 1;
     }
-    if (lines.length > 0) this.accept(lines);
+    if (lines.length > 0) this.sendOrQueue(lines);
     if (start < chunk.length) this.continueLine(chunk.subarray(start));
   };
 
   private readonly onEnd = (): void => {
-    this.ended = true;
+    this.stdinState = 'ended';
     // EOF of a pipe or /dev/null is no request to a consumer; Ctrl-D on a terminal is.
-    if (this.readsLines || this.isTTY) this.host.inputEnded();
+    if (!this.options.sends && !this.isTTY) return;
+    this.finishLine(); // a last line without a separator is still a line
+    this.owner.inputEnded();
   };
 
   /** The line being read ends with `last`: a whole line to send, or null when it went (or was lost) in fragments. */
   private endLine(last: Buffer): Buffer | null {
-    if (this.lost) {
-      this.lost = false;
+    if (this.lineState === 'dropping') {
+      this.lineState = 'holding';
       return null;
     }
-    if (this.streaming) {
+    if (this.lineState === 'streaming') {
       this.sendHeld(last, true);
-      this.streaming = false;
       return null;
     }
     const line = this.partial.length === 0 ? last : Buffer.concat([...this.partial, last]);
@@ -3665,9 +3711,16 @@ export class LineInput {
     return this.normalise(line);
   }
 
+  /** A line that has not ended (cut by a read, or at the end of input) ends here, if anything of it came. */
+  private finishLine(): void {
+    if (this.partial.length === 0 && this.lineState !== 'streaming') return;
+    const line = this.endLine(EMPTY);
+    if (line !== null) this.sendOrQueue([line]);
+  }
+
   /** More of a line that has not ended: held (kept as pieces, joined once), and sent as a fragment once long. */
   private continueLine(piece: Buffer): void {
-    if (this.lost) return;
+    if (this.lineState === 'dropping') return;
     this.partial.push(piece);
     this.partialBytes += piece.length;
     if (this.partialBytes >= FRAGMENT_SIZE && this.queue.length === 0) this.sendHeld(EMPTY, false);
@@ -3677,62 +3730,50 @@ export class LineInput {
 
   /** What is held of the line, and `more`, go out as its next fragment; a first one waits while no connection is open. */
   private sendHeld(more: Buffer, last: boolean): void {
-    const first = !this.streaming;
+    const first = this.lineState !== 'streaming';
     const data = Buffer.concat([...this.partial, more]);
     this.partial = [];
     this.partialBytes = 0;
-    const sent = this.host.takePiece(this.prepareText(data, last), first, last);
+    const sent = this.owner.sendFragment(this.prepareFragment(data, last), { first, last });
     if (sent === null) {
       // No connection yet: the line waits whole, as it came (nothing of it was held back before).
       this.held = EMPTY;
       this.partial = [data];
       this.partialBytes = data.length;
     } else if (sent) {
-      this.streaming = !last;
+      this.lineState = last ? 'holding' : 'streaming';
     } else {
       this.loseLine();
+      if (last) this.lineState = 'holding'; // it has ended: the next line is not this one's rest
     }
   }
 
   /** The connection closed under a line going out: it is counted once, and what is left of it dropped. */
   private loseLine(): void {
     this.notSent++;
-    this.streaming = false;
-    this.lost = true;
+    this.lineState = 'dropping';
     this.held = EMPTY;
     this.partial = [];
     this.partialBytes = 0;
   }
 
   /**
-   * A piece of a streamed line, ready to send: valid UTF-8 (repaired as a whole line would be), without the
-   * line's final CR; an incomplete character or a CR at its end is held back for the next piece.
+   * A fragment of a streamed line, ready to send: valid UTF-8 (repaired as a whole line would be), without the
+   * line's final CR; an incomplete character or a CR at its end is held back for the next one.
    */
-  private prepareText(piece: Buffer, last: boolean): Buffer {
-    if (this.binary) return piece;
+  private prepareFragment(piece: Buffer, last: boolean): Buffer {
+    if (this.options.sendBinary) return piece;
     const data = this.held.length === 0 ? piece : Buffer.concat([this.held, piece]);
     let end = data.length;
-    if (this.separator === 0x0a && data[end - 1] === 0x0d) end--;
+    if (this.options.separator === 0x0a && data[end - 1] === 0x0d) end--;
     if (!last) end = completeUtf8Length(data.subarray(0, end));
     this.held = last ? EMPTY : Buffer.from(data.subarray(end));
     return this.validUtf8(data.subarray(0, end));
   }
 
-  /** At the end of input: a last line without a newline is still a line (one going out in fragments is finished). */
-  finishPartialLine(): void {
-    if (this.partial.length === 0 && !this.streaming) return;
-    const line = this.endLine(EMPTY);
-    if (line !== null) this.accept([line]);
-  }
-
-  /** On an interrupt: a line going out in fragments has not ended, so it is not finished: it counts as not sent. */
-  abandonStreamedLine(): void {
-    if (this.streaming) this.loseLine();
-  }
-
   private normalise(line: Buffer): Buffer {
-    if (this.binary) return line;
-    if (this.separator === 0x0a && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
+    if (this.options.sendBinary) return line;
+    if (this.options.separator === 0x0a && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
     return this.validUtf8(line);
   }
 
@@ -3744,9 +3785,10 @@ export class LineInput {
     return Buffer.from(bytes.toString('utf8'), 'utf8');
   }
 
-  private accept(lines: Buffer[]): void {
+  /** Lines go to the owner, or, while no connection is open (or older lines still wait), to the queue. */
+  private sendOrQueue(lines: Buffer[]): void {
     if (this.queue.length === 0) {
-      const lost = this.host.take(lines);
+      const lost = this.owner.sendLines(lines);
       if (lost !== null) {
         this.notSent += lost;
         return;
@@ -3761,28 +3803,28 @@ export class LineInput {
   }
 
   /**
-   * A connection is open: the -x messages (at every connection), then the queued lines go to the host, in
+   * A connection is open: the -x messages (at every connection), then the queued lines go to the owner, in
    * order, then a long line that waited starts going out, and reading goes on.
    */
-  flush(): void {
+  sendQueued(): void {
     const lines = this.execute.concat(this.queue);
     this.executeSent = true;
     this.queue = [];
     this.queueBytes = 0;
-    if (lines.length > 0) this.accept(lines);
+    if (lines.length > 0) this.sendOrQueue(lines);
     if (this.partialBytes >= FRAGMENT_SIZE && this.queue.length === 0) this.sendHeld(EMPTY, false);
     this.resume('queue');
   }
 
   pause(reason: InputPause): void {
-    if (!this.reading || !this.readsLines || this.ended) return;
+    if (this.stdinState !== 'reading' || !this.options.sends) return;
     this.pausedFor.add(reason);
     this.stdin.pause();
   }
 
   resume(reason: InputPause): void {
     this.pausedFor.delete(reason);
-    if (this.pausedFor.size === 0 && this.reading && this.readsLines && !this.ended && !this.stdin.destroyed) this.stdin.resume();
+    if (this.pausedFor.size === 0 && this.stdinState === 'reading' && this.options.sends && !this.stdin.destroyed) this.stdin.resume();
   }
 }
 
@@ -4001,12 +4043,12 @@ export class LineEditor {
     const actions: EditorAction[] = [];
     for (const key of this.keys.read(input)) {
       if (key.type === 'text') this.insert(key.text);
-      else this.key(key.name, actions);
+      else this.press(key.name, actions);
     }
     return actions;
   }
 
-  private key(key: string, actions: EditorAction[]): void {
+  private press(key: string, actions: EditorAction[]): void {
     const line = this.line;
     switch (key) {
       case 'enter': return this.enter(actions);
@@ -4418,7 +4460,7 @@ class ChatClient implements AttemptHost, InputHost {
   };
 
   private async connectOnce(): Promise<AttemptResult> {
-    const attempt = new Attempt(this.options, this.target, this.output, this, this.requestHeaders());
+    const attempt = new Attempt(this.options, this.target, this.output, this, requestHeaders(this.options, this.sendCredentials));
     this.attempt = attempt;
     const result = await attempt.run();
     this.attempt = null;
@@ -4444,7 +4486,7 @@ class ChatClient implements AttemptHost, InputHost {
     }
     // Credentials go only to the host they were given for.
     if (next.host !== this.options.target.host) this.sendCredentials = false;
-    const dropped = !this.sendCredentials && this.hasCredentials() ? ' (credentials are not sent to another host)' : '';
+    const dropped = !this.sendCredentials && hasCredentials(this.options) ? ' (credentials are not sent to another host)' : '';
     this.output.status(`redirected (${redirect.status}) to ${targetUrl(next)}${dropped}`);
     this.target = next;
     return true;
@@ -4467,23 +4509,13 @@ class ChatClient implements AttemptHost, InputHost {
     wake?.();
   }
 
-  private hasCredentials(): boolean {
-    return this.options.auth !== null || this.options.headers.some(([name]) => isCredentialHeader(name));
-  }
-
-  /** The request headers for the next attempt: the user's, plus Basic auth, minus credentials after a cross-host redirect. */
-  private requestHeaders(): [string, string][] {
-    const headers: [string, string][] = this.options.headers.filter(([name]) => this.sendCredentials || !isCredentialHeader(name)).map(([name, value]) => [name, value]);
-    if (this.sendCredentials && this.options.auth !== null) headers.push(['Authorization', `Basic ${Buffer.from(this.options.auth, 'utf8').toString('base64')}`]);
-    return headers;
-  }
 
   // ---- AttemptHost
 
   /** OPEN: the -x messages and the lines that waited go first, then a quit that waited. */
   opened(attempt: Attempt): void {
     this.everOpened = true;
-    this.input.flush();
+    this.input.sendQueued();
     if (this.quitRequest) attempt.close(this.quitRequest.code, this.quitRequest.reason);
     else this.startWaitWhenInputDone();
   }
@@ -4513,31 +4545,31 @@ class ChatClient implements AttemptHost, InputHost {
     return attempt === null || attempt.finished || attempt.state === 'HANDSHAKING' ? null : attempt;
   }
 
-  take(lines: readonly Buffer[]): number | null {
+  sendLines(lines: readonly Buffer[]): number | null {
     const attempt = this.openAttempt;
     return attempt === null ? null : this.deliver(attempt, lines);
   }
 
   /** A long line's fragments go to the connection its first one went to: on another, the line is lost. */
-  takePiece(piece: Buffer, first: boolean, last: boolean): boolean | null {
+  sendFragment(fragment: Buffer, { first, last }: { first: boolean; last: boolean }): boolean | null {
     const attempt = this.openAttempt;
     if (first) this.fragmentsTo = attempt;
     if (attempt === null) return first ? null : false;
     if (attempt !== this.fragmentsTo) return false;
-    if (first && this.options.slash && piece[0] === 0x2f) {
-      // --slash: "//" escapes a line starting with "/"; a command is never this long, so it is not sent.
-      if (piece[1] !== 0x2f) return false;
-      piece = piece.subarray(1);
+    if (first && this.options.slash) {
+      // A command is never this long: it is not sent, and the line counts as not sent.
+      const line = parseSlashLine(fragment);
+      if (line.type === 'command') return false;
+      fragment = line.text;
     }
-    return attempt.sendFragment(piece, last);
+    return attempt.sendFragment(fragment, { last });
   }
 
   /**
-   * End of stdin: its last line is complete. Then quit at once (Ctrl-D on a terminal, or with neither -w nor
-   * --count), or keep receiving: for the -w wait, or until --count messages came.
+   * End of input (its last line is complete). Then quit at once (Ctrl-D on a terminal, or with neither -w
+   * nor --count), or keep receiving: for the -w wait, or until --count messages came.
    */
   inputEnded(): void {
-    this.input.finishPartialLine();
     if (this.input.isTTY || (this.options.waitMs === null && this.options.count === Infinity)) this.quit(CloseCode.NORMAL);
     else this.startWaitWhenInputDone();
   }
@@ -4570,32 +4602,28 @@ class ChatClient implements AttemptHost, InputHost {
     if (!this.options.slash) return lines.length - attempt.sendLines(lines);
     let unsent = 0;
     let messages: Buffer[] = [];
-    for (const line of lines) {
-      if (line[0] !== 0x2f) {
-        messages.push(line);
-      } else if (line[1] === 0x2f) {
-        messages.push(line.subarray(1)); // "//text" sends "/text"
-      } else {
-        unsent += messages.length - attempt.sendLines(messages);
-        messages = [];
-        this.runCommand(attempt, line.toString('utf8'));
+    for (const line of lines.map(parseSlashLine)) {
+      if (line.type === 'message') {
+        messages.push(line.text);
+        continue;
       }
+      unsent += messages.length - attempt.sendLines(messages);
+      messages = [];
+      this.runCommand(attempt, line);
     }
     return unsent + messages.length - attempt.sendLines(messages);
   }
 
   /** --slash commands: control frames by hand. Invalid ones are refused here, never sent. */
-  private runCommand(attempt: Attempt, line: string): void {
-    const [command = '', ...words] = line.slice(1).split(/\s+/).filter(Boolean);
-    const rest = line.slice(1).replace(/^\S+\s?/, '');
-    const refuse = (why: string) => this.output.error(`/${command}: ${why}`);
-    switch (command) {
+  private runCommand(attempt: Attempt, { name, words, rest }: Extract<SlashLine, { type: 'command' }>): void {
+    const refuse = (why: string) => this.output.error(`/${name}: ${why}`);
+    switch (name) {
       case 'ping':
       case 'pong': {
         const payload = Buffer.from(rest, 'utf8');
         if (payload.length > MAX_CONTROL_PAYLOAD) return refuse(`payload of ${payload.length} bytes; a control frame carries at most 125`);
         if (!attempt.acceptsMessages) return refuse('not connected');
-        if (command === 'ping') attempt.ping(payload);
+        if (name === 'ping') attempt.ping(payload);
         else attempt.pong(payload);
         return;
       }
@@ -4618,9 +4646,7 @@ class ChatClient implements AttemptHost, InputHost {
   // ---- quitting
 
   private quit(code: number, reason = ''): void {
-    // A line still going out in fragments has not ended: it is not sent whole. One held whole still goes.
-    this.input.abandonStreamedLine();
-    this.input.finishPartialLine();
+    this.input.quit();
     this.quitRequest = { code, reason };
     this.endBackoff();
     // Before OPEN the quit waits, so that the lines typed before it go first (see opened).

@@ -222,7 +222,7 @@ t.test('accept key: RFC 6455 example', async (t) => {
 });
 
 t.test('handshake request', async (t) => {
-  const request = buildHandshakeRequest({ path: '/consumer', host: 'localhost:8001', handshakeKey: 'dGhlIHNhbXBsZSBub25jZQ==' });
+  const request = buildHandshakeRequest({ path: '/consumer', hostHeader: 'localhost:8001', handshakeKey: 'dGhlIHNhbXBsZSBub25jZQ==' });
   t.equal(
     request,
     'GET /consumer HTTP/1.1\r\nHost: localhost:8001\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +

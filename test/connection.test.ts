@@ -7,7 +7,7 @@ import { OP, close, cont, parseClientFrames, ping, text, validResponse } from '.
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
 function openConnection(maxMessageSize?: number) {
-  const connection = new ClientConnection({ host: 'example.com:8001', path: '/both', handshakeKey: KEY, maxMessageSize });
+  const connection = new ClientConnection({ hostHeader: 'example.com:8001', path: '/both', handshakeKey: KEY, maxMessageSize });
   const request = Buffer.concat(connection.dataToSend()).toString('latin1');
   return { connection, request };
 }
@@ -207,11 +207,11 @@ t.test('between the fragments of a message still being sent: PING and PONG go (R
   const { connection } = openConnection();
   connection.receiveData(Buffer.from(validResponse(KEY)));
   connection.eventsReceived();
-  t.ok(connection.sendFragment(false, Buffer.from('first half, '), false));
+  t.ok(connection.sendFragment(Buffer.from('first half, '), { binary: false, last: false }));
   t.ok(connection.sendPing(Buffer.from('keepalive')), 'the keepalive PING is not refused mid-message');
   t.ok(connection.sendPong(Buffer.from('beat')), 'nor an unsolicited PONG');
   t.notOk(connection.sendText(Buffer.from('other')), 'another message would interleave: refused');
-  t.ok(connection.sendFragment(false, Buffer.from('second half'), true));
+  t.ok(connection.sendFragment(Buffer.from('second half'), { binary: false, last: true }));
   t.same(sentFrames(connection).map((f) => [f.opcode, f.fin, f.payload.toString()]), [
     [OP.TEXT, false, 'first half, '],
     [OP.PING, true, 'keepalive'],

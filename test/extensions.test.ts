@@ -72,7 +72,7 @@ const reverseFactory: ExtensionFactory = {
 };
 
 function open(answer: string | null, maxMessageSize = 1000) {
-  const connection = new ClientConnection({ host: 'example.com', path: '/both', handshakeKey: KEY, extensions: [shiftFactory, reverseFactory], maxMessageSize, traceFrames: false });
+  const connection = new ClientConnection({ hostHeader: 'example.com', path: '/both', handshakeKey: KEY, extensions: [shiftFactory, reverseFactory], maxMessageSize, traceFrames: false });
   const request = Buffer.concat(connection.dataToSend()).toString('latin1');
   connection.receiveData(Buffer.from(validResponse(KEY, answer === null ? [] : [`Sec-WebSocket-Extensions: ${answer}`])));
   calls.length = 0;

@@ -304,7 +304,7 @@ const correctFeed: Feed = (connection, chunk) => connection.receiveData(chunk);
 
 /** Feed `stream` cut at random points; returns the events and the frames the client sent after its request. */
 function drive(stream: Buffer, random: Random, feed: Feed, endWithEof: boolean) {
-  const connection = new ClientConnection({ host: '127.0.0.1:8001', path: '/both', handshakeKey: KEY, extensions: [permessageDeflate] });
+  const connection = new ClientConnection({ hostHeader: '127.0.0.1:8001', path: '/both', handshakeKey: KEY, extensions: [permessageDeflate] });
   connection.dataToSend(); // the request
   const events: ReturnType<typeof observed> = [];
   const sent: Buffer[] = [];

@@ -191,3 +191,26 @@ t.test('the server closes in the middle of a streamed line: it counts as not sen
   t.match(client.stderr(), 'wsc: 1 input line was not sent');
   t.ok(messagesFrom(server.sessions[0]!.frames).unfinished, 'no FIN was sent for the line');
 });
+
+t.test('LineInput alone: a line lost at its last fragment is counted once, and the line after it still goes', async (t) => {
+  const { EventEmitter } = await import('node:events');
+  const { PassThrough } = await import('node:stream');
+  const { LineInput, Output } = await import('../client.ts');
+  const stdin = new PassThrough();
+  const stderr: Buffer[] = [];
+  const io = { stdin, stdout: new PassThrough(), stderr: new PassThrough().on('data', (chunk: Buffer) => stderr.push(chunk)), env: {}, signals: new EventEmitter() };
+  const output = new Output({ separator: 0x0a, quiet: false, json: false, timestamps: false, color: false, binaryEncoding: null, secrets: [] }, io);
+  const lines: string[] = [];
+  const fragments: boolean[] = [];
+  // The owner takes every fragment but the last: the connection closed just before the long line ended.
+  const owner = { sendLines: (sent: readonly Buffer[]) => (lines.push(...sent.map(String)), 0), sendFragment: (_: Buffer, { last }: { last: boolean }) => (fragments.push(last), !last), inputEnded() {} };
+  const input = new LineInput(io, output, { sends: true, separator: 0x0a, sendBinary: false, execute: [] }, owner);
+  input.start(false);
+  stdin.write(Buffer.alloc(1_200_000, 'a'));
+  stdin.write('the long line ends\nthe next line\n');
+  await delay(20);
+  t.same(fragments, [false, true], 'the long line went out in two fragments; the second could not');
+  t.same(lines, ['the next line'], 'the next line is a line of its own, sent');
+  input.stop();
+  t.match(Buffer.concat(stderr).toString(), /wsc: 1 input line was not sent/);
+});

@@ -15,7 +15,7 @@ const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const RSV1 = 4;
 
 function openDeflate(answer = 'permessage-deflate', maxMessageSize?: number) {
-  const connection = new ClientConnection({ host: 'example.com', path: '/both', handshakeKey: KEY, extensions: [permessageDeflate], maxMessageSize });
+  const connection = new ClientConnection({ hostHeader: 'example.com', path: '/both', handshakeKey: KEY, extensions: [permessageDeflate], maxMessageSize });
   connection.dataToSend();
   connection.receiveData(Buffer.from(validResponse(KEY, [`Sec-WebSocket-Extensions: ${answer}`])));
   connection.eventsReceived();
