@@ -395,7 +395,7 @@ export function validateUtf8(state: number, bytes: Buffer): number {
   const end = bytes.length;
   let i = 0;
   // Finish a code point begun in an earlier piece (at most three bytes).
-  while (state !== 0 && i < end) state = utf8Step(state, bytes, i, ++i);
+  while (state > 0 && i < end) state = utf8Step(state, bytes, i, ++i);
   if (state === UTF8_REJECT) return state;
   if (end - i >= 256) {
     // Bulk check in native code up to the last code point start; the tail goes through the step function.

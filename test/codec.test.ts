@@ -6,7 +6,7 @@ import {
   ByteQueue, FrameReader, applyMask, buildHandshakeRequest, computeAcceptKey, encodeClosePayload, encodeFrame,
   ipv6Bytes, isValidCloseCode, parseClosePayload, validateHandshakeResponse, validateUtf8, type FramePiece,
 } from '../client.ts';
-import { acceptFor, parseClientFrames, validResponse } from './fake-server.ts';
+import { acceptFor, parseClientFrames, validResponse } from './support/fake-server.ts';
 
 const KEY = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
 
@@ -184,6 +184,10 @@ t.test('UTF-8 validation: invalid sequences are rejected, as early as possible',
     t.equal(state, -1, `${name} rejected byte by byte`);
   }
   t.equal(validateUtf8(0, Buffer.from([0xce, 0xba, 0xe1])), 0x2_80_bf, 'an incomplete but valid prefix is pending, not rejected');
+  // A character begun in one piece and broken at the start of the next stays rejected, whatever follows
+  // in that piece (an FF byte once turned the reject state into a pending one again; the fuzz test found it).
+  const begun = validateUtf8(0, Buffer.from([0x6b, 0xf1, 0x90, 0xb1]));
+  t.equal(validateUtf8(begun, Buffer.from([0x66, 0x61, 0xff, 0xa1, 0x80, 0x80])), -1, 'a piece that breaks a character begun before it');
   const longValidThenBad = Buffer.concat([Buffer.alloc(1000, 0x61), Buffer.from([0xed, 0xa0, 0x80]), Buffer.alloc(10, 0x61)]);
   t.equal(validateUtf8(0, longValidThenBad), -1, 'the bulk path rejects a surrogate in a long chunk');
   const longEndsMidCodePoint = Buffer.concat([Buffer.alloc(1000, 0x61), Buffer.from([0xf0, 0x9f])]);
