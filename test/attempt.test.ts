@@ -8,8 +8,8 @@ import { PassThrough, Writable } from 'node:stream';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Attempt, Output, Timer, type AttemptHost, type AttemptOptions, type AttemptResult, type OutputOptions, type Target } from '../client.ts';
-import { OP, close, ping, startFakeServer, text, type FakeServerOptions, type FakeSession } from './fake-server.ts';
-import { delay } from './helpers.ts';
+import { OP, close, ping, startFakeServer, text, type FakeServerOptions, type FakeSession } from './support/fake-server.ts';
+import { delay } from './support/helpers.ts';
 
 interface Harness {
   attempt: Attempt;

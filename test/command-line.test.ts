@@ -5,7 +5,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPTION_NAMES, VERSION, main, usage } from '../client.ts';
-import { ROOT, runInProcess } from './helpers.ts';
+import { ROOT, runInProcess } from './support/helpers.ts';
 import { PassThrough } from 'node:stream';
 import { EventEmitter } from 'node:events';
 

@@ -1,26 +1,13 @@
 // permessage-deflate against a real peer: the ws server with compression on, echoing what it gets.
 
-import t, { type Test } from 'tap';
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type PerMessageDeflateOptions } from 'ws';
-import { runInProcess } from './helpers.ts';
-
-/** A ws echo server with compression on; with `compressFrom`, it compresses only messages at least that long. */
-async function startEchoServer(t: Test, perMessageDeflate: PerMessageDeflateOptions, compressFrom = 0) {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate });
-  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
-  const extensions: string[] = [];
-  wss.on('headers', (headers) => extensions.push(headers.find((h) => /^sec-websocket-extensions:/i.test(h)) ?? ''));
-  wss.on('connection', (ws) => ws.on('message', (data: Buffer, binary) => ws.send(data, { binary, compress: data.length >= compressFrom })));
-  t.teardown(() => new Promise<void>((resolve) => wss.close(() => resolve())));
-  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/echo`, extensions };
-}
+import t from 'tap';
+import { runInProcess, startEchoServer } from './support/helpers.ts';
 
 /** 200 lines from 1 byte to 60 KB, with characters of every UTF-8 length. */
 const lines = Array.from({ length: 200 }, (_, i) => `${i}: ${'ab€😀'.repeat([0, 1, 10, 300, 5000, 15000][i % 6]!)}`);
 
 t.test('ws with permessage-deflate (threshold 0, small windows both ways) echoes 200 messages of mixed sizes, in order', async (t) => {
-  const server = await startEchoServer(t, { threshold: 0, serverMaxWindowBits: 9, clientMaxWindowBits: 10 });
+  const server = await startEchoServer(t, { perMessageDeflate: { threshold: 0, serverMaxWindowBits: 9, clientMaxWindowBits: 10 } });
   const run = runInProcess(['--count', '200', server.url], { input: lines.join('\n') + '\n' });
   t.equal(await run.exit, 0, run.stderr());
   t.match(server.extensions[0], /permessage-deflate/);
@@ -31,7 +18,7 @@ t.test('ws with permessage-deflate (threshold 0, small windows both ways) echoes
 });
 
 t.test('a server that compresses only some messages (those of 1 KiB or more): both kinds arrive', async (t) => {
-  const server = await startEchoServer(t, { threshold: 0 }, 1024);
+  const server = await startEchoServer(t, { perMessageDeflate: { threshold: 0 }, compressFrom: 1024 });
   const run = runInProcess(['--count', '200', '-v', server.url], { input: lines.join('\n') + '\n' });
   t.equal(await run.exit, 0, run.stderr());
   t.equal(run.stdout(), lines.join('\n') + '\n');
@@ -40,7 +27,7 @@ t.test('a server that compresses only some messages (those of 1 KiB or more): bo
 });
 
 t.test('--no-deflate: nothing is offered, and ws sends nothing compressed', async (t) => {
-  const server = await startEchoServer(t, { threshold: 0 });
+  const server = await startEchoServer(t, { perMessageDeflate: { threshold: 0 } });
   const run = runInProcess(['--no-deflate', '--count', '200', server.url], { input: lines.join('\n') + '\n' });
   t.equal(await run.exit, 0, run.stderr());
   t.equal(server.extensions[0], '');

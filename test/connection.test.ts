@@ -2,7 +2,7 @@
 
 import t from 'tap';
 import { ClientConnection, exitStatusFor, messagesOf, type ProtocolEvent } from '../client.ts';
-import { OP, close, cont, parseClientFrames, ping, text, validResponse } from './fake-server.ts';
+import { OP, close, cont, parseClientFrames, ping, text, validResponse } from './support/fake-server.ts';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 

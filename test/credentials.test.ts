@@ -5,9 +5,9 @@ import t from 'tap';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasScript, runClient, runInProcess, runOnPty } from './helpers.ts';
-import { close, runAgainstFakeServer, validResponse } from './fake-server.ts';
-import { startChatServer } from './server.ts';
+import { hasScript, runClient, runInProcess, runOnPty } from './support/helpers.ts';
+import { close, runAgainstFakeServer, validResponse } from './support/fake-server.ts';
+import { startChatServer } from './support/server.ts';
 
 const basic = (credentials: string) => `Basic ${Buffer.from(credentials).toString('base64')}`;
 const SECRET = 's3cret-Pa55';

@@ -2,8 +2,8 @@
 // and a server CLOSE that crosses the client's own is named, not just "connection closed".
 
 import t from 'tap';
-import { OP, close, startFakeServer, text, validResponse } from './fake-server.ts';
-import { runInProcess } from './helpers.ts';
+import { OP, close, startFakeServer, text, validResponse } from './support/fake-server.ts';
+import { runInProcess } from './support/helpers.ts';
 
 const REFUSAL = 'path must be /producer, /consumer or /both';
 

@@ -5,7 +5,7 @@
 
 import t from 'tap';
 import { ClientConnection, ExtensionError, messagesOf, type Extension, type ExtensionFactory, type FrameHeader, type MessageBytes, type ProtocolEvent } from '../client.ts';
-import { OP, cont, parseClientFrames, ping, text, validResponse } from './fake-server.ts';
+import { OP, cont, parseClientFrames, ping, text, validResponse } from './support/fake-server.ts';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 

@@ -20,7 +20,7 @@
 import t from 'tap';
 import * as zlib from 'node:zlib';
 import { ClientConnection, messagesOf, permessageDeflate, type ProtocolEvent } from '../client.ts';
-import { OP, ServerDeflater, frame, parseClientFrames, validResponse } from './fake-server.ts';
+import { OP, ServerDeflater, frame, parseClientFrames, validResponse } from './support/fake-server.ts';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const CASES = 10_000;

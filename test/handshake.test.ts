@@ -4,15 +4,9 @@
 import t from 'tap';
 import * as http from 'node:http';
 import { computeAcceptKey, parseCommandLine, parseTarget, redirectTarget } from '../client.ts';
-import { listenOnLoopback, runInProcess } from './helpers.ts';
-import { close, ping, runAgainstFakeServer, startFakeServer, text, validResponse, type FakeSession } from './fake-server.ts';
-import { startChatServer, type ChatServer } from './server.ts';
-
-/** The next upgrade request the ws server accepts, with the connection. */
-async function nextRequest(server: ChatServer) {
-  const { ws, request } = await server.nextConnection();
-  return { ws, headers: request.headers, url: request.url ?? '' };
-}
+import { listenOnLoopback, runInProcess } from './support/helpers.ts';
+import { close, ping, runAgainstFakeServer, startFakeServer, text, validResponse, type FakeSession } from './support/fake-server.ts';
+import { nextRequest, startChatServer } from './support/server.ts';
 
 t.test('URLs: ws://HOST:PORT/ROLE works like HOST PORT ROLE; IPv6 literals and default ports parse', async (t) => {
   t.same(parseTarget(['ws://[::1]:8001/both']), { secure: false, host: '::1', port: 8001, role: 'both', path: '/both' });

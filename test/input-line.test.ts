@@ -5,9 +5,9 @@
 import t from 'tap';
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { OP, close, startFakeServer } from './fake-server.ts';
+import { OP, close, startFakeServer } from './support/fake-server.ts';
 import { Output, TerminalLine, main, type ClientIo, type EditorAction } from '../client.ts';
-import { delay } from './helpers.ts';
+import { delay } from './support/helpers.ts';
 
 /** A terminal stand-in: stdin records raw mode, stdout records what was written; process hooks are recorded too. */
 function fakeTerminal() {

@@ -4,9 +4,9 @@
 import t, { type Test } from 'tap';
 import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { delay, runInProcess } from './helpers.ts';
-import { OP, close, ping, runAgainstFakeServer, startFakeServer, type ClientFrame, type FakeSession } from './fake-server.ts';
-import { startChatServer } from './server.ts';
+import { delay, runInProcess } from './support/helpers.ts';
+import { OP, close, ping, runAgainstFakeServer, startFakeServer, type ClientFrame, type FakeSession } from './support/fake-server.ts';
+import { startChatServer } from './support/server.ts';
 
 t.test('invalid UTF-8 on stdin is sent with U+FFFD replacements, with one warning', async (t) => {
   const server = await startChatServer({ port: 0 });

@@ -9,8 +9,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ROOT } from './helpers.ts';
-import { close, startFakeServer, text } from './fake-server.ts';
+import { ROOT } from './support/helpers.ts';
+import { close, startFakeServer, text } from './support/fake-server.ts';
 
 const hasGit = spawnSync('git', ['--version']).status === 0;
 

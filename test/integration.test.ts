@@ -2,9 +2,9 @@
 
 import t from 'tap';
 import * as net from 'node:net';
-import { runClient, delay } from './helpers.ts';
-import { startChatServer, type ChatServer } from './server.ts';
-import { OP, close, startFakeServer, validResponse } from './fake-server.ts';
+import { runClient, delay } from './support/helpers.ts';
+import { startChatServer, type ChatServer } from './support/server.ts';
+import { OP, close, startFakeServer, validResponse } from './support/fake-server.ts';
 
 /** The server side of the next connection on `path`. */
 const nextConnection = async (server: ChatServer, path: string) => (await server.nextConnection(path)).ws;

@@ -4,9 +4,9 @@
 import t from 'tap';
 import type { WebSocket } from 'ws';
 import { reconnectDelay } from '../client.ts';
-import { delay, runInProcess } from './helpers.ts';
-import { OP, close, ping, runAgainstFakeServer, validResponse } from './fake-server.ts';
-import { startChatServer } from './server.ts';
+import { delay, runInProcess } from './support/helpers.ts';
+import { OP, close, ping, runAgainstFakeServer, validResponse } from './support/fake-server.ts';
+import { startChatServer } from './support/server.ts';
 
 t.test('keepalive: a server that stops answering PINGs is declared dead', async (t) => {
   const result = await runAgainstFakeServer(

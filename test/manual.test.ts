@@ -1,4 +1,4 @@
-// The manual page (dist/wsc.1, made from the README by test/manual.ts) kept in step with the options the
+// The manual page (dist/wsc.1, made from the README by test/support/manual.ts) kept in step with the options the
 // client accepts, and well-formed roff where groff can check it.
 
 import t from 'tap';
@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPTION_NAMES, VERSION } from '../client.ts';
-import { ROOT } from './helpers.ts';
-import { manualPage } from './manual.ts';
+import { ROOT } from './support/helpers.ts';
+import { manualPage } from './support/manual.ts';
 
 const page = manualPage(readFileSync(join(ROOT, 'README.md'), 'utf8'), VERSION, '2026-12-01');
 

@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { CLIENT } from './helpers.ts';
-import { close, runAgainstFakeServer, text } from './fake-server.ts';
+import { CLIENT } from './support/helpers.ts';
+import { close, runAgainstFakeServer, text } from './support/fake-server.ts';
 
 function findNode22(): string | null {
   const candidates = [process.env.WSC_NODE22 ?? ''];

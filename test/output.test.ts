@@ -3,9 +3,9 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import type { WebSocket } from 'ws';
-import { CLIENT_COMMAND, ROOT, shellQuote } from './helpers.ts';
-import { binary, close, runAgainstFakeServer, text } from './fake-server.ts';
-import { startChatServer } from './server.ts';
+import { CLIENT_COMMAND, ROOT, shellQuote } from './support/helpers.ts';
+import { binary, close, runAgainstFakeServer, text } from './support/fake-server.ts';
+import { startChatServer } from './support/server.ts';
 
 t.test('--json: one JSON object per event, parsed back', async (t) => {
   const result = await runAgainstFakeServer(async (session) => {

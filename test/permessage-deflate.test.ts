@@ -8,8 +8,8 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import * as zlib from 'node:zlib';
 import { ClientConnection, messagesOf, permessageDeflate, type ProtocolEvent } from '../client.ts';
-import { ROOT } from './helpers.ts';
-import { OP, ServerDeflater, binary, cont, parseClientFrames, text, validResponse } from './fake-server.ts';
+import { ROOT } from './support/helpers.ts';
+import { OP, ServerDeflater, binary, cont, parseClientFrames, text, validResponse } from './support/fake-server.ts';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const RSV1 = 4;

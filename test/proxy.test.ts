@@ -8,15 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WebSocket } from 'ws';
 import { proxyFromEnvironment } from '../client.ts';
-import { hasOpenssl, listenOnLoopback, runInProcess, startTlsServer } from './helpers.ts';
-import { startChatServer, type ChatServer } from './server.ts';
-import { startSocksServer } from './socks-server.ts';
-
-/** The next upgrade request the ws server accepts, with the connection. */
-async function nextRequest(server: ChatServer) {
-  const { ws, request } = await server.nextConnection();
-  return { ws, headers: request.headers, url: request.url ?? '' };
-}
+import { hasOpenssl, listenOnLoopback, runInProcess, startTlsServer } from './support/helpers.ts';
+import { nextRequest, startChatServer } from './support/server.ts';
+import { startSocksServer } from './support/socks-server.ts';
 
 /** A small CONNECT proxy: records the CONNECT requests, answers `status`, then pipes bytes both ways. */
 async function startProxy(status = '200 Connection Established') {

@@ -2,8 +2,8 @@
 // faults, played by the raw-TCP fake server to the real client.
 
 import t from 'tap';
-import { binary, close, closePayload, cont, frame, ping, text, validResponse } from './fake-server.ts';
-import { runRuleTable, type RuleCase } from './rules.ts';
+import { binary, close, closePayload, cont, frame, ping, text, validResponse } from './support/fake-server.ts';
+import { runRuleTable, type RuleCase } from './support/rules.ts';
 
 const cases: RuleCase[] = [];
 const MiB = 1024 * 1024;

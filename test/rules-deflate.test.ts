@@ -5,8 +5,8 @@
 
 import t, { type Test } from 'tap';
 import * as zlib from 'node:zlib';
-import { OP, ServerDeflater, binary, close, cont, frame, inflateClientPayload, ping, runAgainstFakeServer, text, validResponse } from './fake-server.ts';
-import { runRuleTable, type RuleCase } from './rules.ts';
+import { OP, ServerDeflater, binary, close, cont, frame, inflateClientPayload, ping, runAgainstFakeServer, text, validResponse } from './support/fake-server.ts';
+import { runRuleTable, type RuleCase } from './support/rules.ts';
 
 const cases: RuleCase[] = [];
 const withExtensions = (value: string) => (key: string) => validResponse(key, [`Sec-WebSocket-Extensions: ${value}`]);

@@ -2,8 +2,8 @@
 // 5 (fragmentation), played by the raw-TCP fake server to the real client.
 
 import t from 'tap';
-import { binary, close, cont, frame, ping, pong, text } from './fake-server.ts';
-import { runRuleTable, type RuleCase } from './rules.ts';
+import { binary, close, cont, frame, ping, pong, text } from './support/fake-server.ts';
+import { runRuleTable, type RuleCase } from './support/rules.ts';
 
 const pattern = (size: number) => Buffer.from(Array.from({ length: size }, (_, i) => 0x21 + (i % 90)));
 const bytes = (size: number) => Buffer.from(Array.from({ length: size }, (_, i) => i % 256));

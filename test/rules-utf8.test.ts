@@ -2,8 +2,8 @@
 // fail-fast rule: invalid UTF-8 is refused as soon as it arrives, not when the message completes.
 
 import t from 'tap';
-import { close, cont, text } from './fake-server.ts';
-import { runRuleTable, type RuleCase } from './rules.ts';
+import { close, cont, text } from './support/fake-server.ts';
+import { runRuleTable, type RuleCase } from './support/rules.ts';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

@@ -1,30 +1,14 @@
 // Any endpoint and one-shot scripting, against a `ws` echo server started here: it answers each message
 // with "TYPE:payload" (the same frame type), so a test can see what was sent and how.
 
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { runClient, runInProcess } from './helpers.ts';
-import { startFakeServer } from './fake-server.ts';
-
-async function startEchoServer(t: Test) {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
-  const requests: string[] = [];
-  const received: { binary: boolean; data: Buffer }[] = [];
-  wss.on('connection', (ws, request) => {
-    requests.push(request.url ?? '');
-    ws.on('message', (data: Buffer, binary) => {
-      received.push({ binary, data });
-      ws.send(binary ? Buffer.concat([Buffer.from('binary:'), data]) : `text:${data.toString()}`, { binary });
-    });
-  });
-  t.teardown(() => new Promise<void>((resolve) => wss.close(() => resolve())));
-  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, requests, received };
-}
+import { runClient, runInProcess, startEchoServer } from './support/helpers.ts';
+import { startFakeServer } from './support/fake-server.ts';
 
 t.test('any path and query arrive unchanged; any other path means both; --role and -c', async (t) => {
-  const echo = await startEchoServer(t);
+  const echo = await startEchoServer(t, { tagged: true });
   const run = runInProcess([`${echo.url}/chat/room?id=7&x=%20`], { input: 'hi\n' });
   t.equal(await run.exit, 0, run.stderr());
   t.same(echo.requests, ['/chat/room?id=7&x=%20']);
@@ -36,7 +20,7 @@ t.test('any path and query arrive unchanged; any other path means both; --role a
 });
 
 t.test('-x MESSAGE -w 1: the reply is printed, then CLOSE 1000 after the wait', async (t) => {
-  const echo = await startEchoServer(t);
+  const echo = await startEchoServer(t, { tagged: true });
   const run = runClient(['-x', 'hello', '-w', '1', `${echo.url}/`], { stdin: 'ignore' });
   t.equal(await run.exit, 0, run.stderr());
   t.equal(run.stdout(), 'text:hello\n');
@@ -44,7 +28,7 @@ t.test('-x MESSAGE -w 1: the reply is printed, then CLOSE 1000 after the wait', 
 });
 
 t.test('-x a -x b --count 2: exits 0 once both replies came, with stdin still open', async (t) => {
-  const echo = await startEchoServer(t);
+  const echo = await startEchoServer(t, { tagged: true });
   const run = runInProcess(['-x', 'a', '-x', 'b', '--count', '2', `${echo.url}/`]); // stdin never ends
   t.equal(await run.exit, 0, run.stderr());
   t.equal(run.stdout(), 'text:a\ntext:b\n');
@@ -52,7 +36,7 @@ t.test('-x a -x b --count 2: exits 0 once both replies came, with stdin still op
 });
 
 t.test('--count 3 -w 0.3 with one reply: exit 1, and says so', async (t) => {
-  const echo = await startEchoServer(t);
+  const echo = await startEchoServer(t, { tagged: true });
   const run = runInProcess(['-x', 'only one', '--count', '3', '-w', '0.3', `${echo.url}/`], { stdin: 'ignore' });
   t.equal(await run.exit, 1);
   t.equal(run.stdout(), 'text:only one\n');
@@ -60,7 +44,7 @@ t.test('--count 3 -w 0.3 with one reply: exit 1, and says so', async (t) => {
 });
 
 t.test('echo x | client -w 1 URL: the reply to piped input is printed; -1 stops at the first', async (t) => {
-  const echo = await startEchoServer(t);
+  const echo = await startEchoServer(t, { tagged: true });
   const run = runClient(['-w', '1', `${echo.url}/`], { input: 'x\n' });
   t.equal(await run.exit, 0, run.stderr());
   t.equal(run.stdout(), 'text:x\n');
@@ -70,7 +54,7 @@ t.test('echo x | client -w 1 URL: the reply to piped input is printed; -1 stops 
 });
 
 t.test('-0: NUL-separated messages round-trip with newlines inside', async (t) => {
-  const echo = await startEchoServer(t);
+  const echo = await startEchoServer(t, { tagged: true });
   const run = runInProcess(['-0', '--count', '2', `${echo.url}/`], { input: '{\n  "a": 1\n}\0line two\r\n\0' });
   t.equal(await run.exit, 0, run.stderr());
   t.same(echo.received.map((m) => m.data.toString()), ['{\n  "a": 1\n}', 'line two\r\n']);
@@ -78,7 +62,7 @@ t.test('-0: NUL-separated messages round-trip with newlines inside', async (t) =
 });
 
 t.test('--binary sends BINARY frames; --hex and --base64 print binary replies whole', async (t) => {
-  const echo = await startEchoServer(t);
+  const echo = await startEchoServer(t, { tagged: true });
   const bytes = Buffer.from([0xff, 0x0a, 0x80, 0x41]); // not UTF-8, with a newline inside (-0 keeps it)
   const hex = runInProcess(['-0', '--binary', '--hex', '-1', `${echo.url}/`], { input: Buffer.concat([bytes, Buffer.from([0])]) });
   t.equal(await hex.exit, 0, hex.stderr());
@@ -99,7 +83,7 @@ t.test('a refused upgrade shows the start of the body', async (t) => {
 });
 
 t.test('--timestamps: each message and status line starts with the local time; JSON events carry ts', async (t) => {
-  const echo = await startEchoServer(t);
+  const echo = await startEchoServer(t, { tagged: true });
   const clock = /^\d\d:\d\d:\d\d /;
   const plain = runInProcess(['--timestamps', '-x', 'one', '-x', 'two', '--count', '2', `${echo.url}/`], { stdin: 'ignore' });
   t.equal(await plain.exit, 0, plain.stderr());

@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WebSocket } from 'ws';
-import { CLIENT_COMMAND, ROOT, delay, shellQuote } from './helpers.ts';
-import { startChatServer } from './server.ts';
-import { startFakeServer } from './fake-server.ts';
+import { CLIENT_COMMAND, ROOT, delay, shellQuote } from './support/helpers.ts';
+import { startChatServer } from './support/server.ts';
+import { startFakeServer } from './support/fake-server.ts';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const skip = !hasTmux && 'tmux is not installed (apt-get install tmux)';

@@ -2,8 +2,8 @@
 // reaches that terminal: peer escapes neutralised, messages marked, colours present or absent as promised.
 
 import t from 'tap';
-import { hasScript, runOnPty } from './helpers.ts';
-import { close, binary, runAgainstFakeServer, startFakeServer, text, validResponse } from './fake-server.ts';
+import { hasScript, runOnPty } from './support/helpers.ts';
+import { close, binary, runAgainstFakeServer, startFakeServer, text, validResponse } from './support/fake-server.ts';
 
 
 /** Run the client on a pseudo-terminal against a fake server that sends `frames`; returns the screen bytes. */

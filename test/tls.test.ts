@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasOpenssl, makeCertificate, runInProcess, startTlsServer } from './helpers.ts';
+import { hasOpenssl, makeCertificate, runInProcess, startTlsServer } from './support/helpers.ts';
 
 const skip = !hasOpenssl && 'openssl is not installed';
 

@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { runInProcess } from './helpers.ts';
+import { runInProcess } from './support/helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wsc-unix-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,9 +4,9 @@
 
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { peakResidentMB, runClient, runInProcess } from './helpers.ts';
+import { peakResidentMB, runClient, runInProcess } from './support/helpers.ts';
 import * as zlib from 'node:zlib';
-import { close, cont, OP, parseClientFrames, ping, startFakeServer, text, validResponse, zeroBomb } from './fake-server.ts';
+import { close, cont, OP, parseClientFrames, ping, startFakeServer, text, validResponse, zeroBomb } from './support/fake-server.ts';
 
 const LIMIT_MB = 150;
 const hasProc = (() => {

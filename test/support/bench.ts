@@ -11,17 +11,16 @@
 // installed form, dist/wsc.mjs (npm run build; npm install builds it too).
 
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ServerDeflater, parseClientFrames } from './fake-server.ts';
+import { ServerDeflater, frame, parseClientFrames, validResponse } from './fake-server.ts';
 import { peakResidentMB } from './helpers.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WSCAT = join(ROOT, 'node_modules', 'wscat', 'bin', 'wscat');
 /**
  * Loaded first into every measured process: reports its peak RSS (kB) at exit, however it exits. VmHWM, not
@@ -45,25 +44,25 @@ interface Measurement {
 
 // ------------------------------------------------------------------------------------ servers
 
-function acceptFor(key: string): string {
-  return createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+/**
+ * Answer a client's upgrade request on `socket` with a 101 (agreeing to `extensions`, if any), then hand over
+ * whatever came after the request; the caller reads the frames from then on.
+ */
+function acceptUpgrade(socket: net.Socket, extensions: string | null, upgraded: (rest: Buffer) => void): void {
+  let head = Buffer.alloc(0);
+  const onHead = (chunk: Buffer) => {
+    head = Buffer.concat([head, chunk]);
+    const end = head.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    socket.removeListener('data', onHead);
+    const key = /sec-websocket-key:\s*(\S+)/i.exec(head.toString('latin1'))?.[1] ?? '';
+    socket.write(validResponse(key, extensions === null ? [] : [`Sec-WebSocket-Extensions: ${extensions}`]));
+    upgraded(head.subarray(end + 4));
+  };
+  socket.on('data', onHead);
 }
 
-function unmaskedFrame(opcode: number, payload: Buffer): Buffer {
-  const length = payload.length;
-  let header: Buffer;
-  if (length < 126) header = Buffer.from([0x80 | opcode, length]);
-  else if (length < 65536) header = Buffer.from([0x80 | opcode, 126, length >> 8, length & 0xff]);
-  else {
-    header = Buffer.alloc(10);
-    header[0] = 0x80 | opcode;
-    header[1] = 127;
-    header.writeBigUInt64BE(BigInt(length), 2);
-  }
-  return Buffer.concat([header, payload]);
-}
-
-const CLOSE_1000 = unmaskedFrame(8, Buffer.from([0x03, 0xe8]));
+const CLOSE_1000 = frame(8, Buffer.from([0x03, 0xe8]));
 
 interface ServerRun {
   port: number;
@@ -86,7 +85,6 @@ function startServer(mode: { flood: Buffer[]; extensions?: string } | { sink: tr
     const opened = new Promise<void>((r) => (resolveOpened = r));
     const server = net.createServer((socket) => {
       socket.setNoDelay(true);
-      let head = Buffer.alloc(0);
       let started = 0n;
       let pending: Buffer = Buffer.alloc(0);
       let textFrames = 0;
@@ -99,40 +97,35 @@ function startServer(mode: { flood: Buffer[]; extensions?: string } | { sink: tr
         resolveResult({ seconds: Number(process.hrtime.bigint() - started) / 1e9, textFrames, inOrder, sawClose });
         if (sawClose) socket.end(); // the server closes TCP after the closing handshake
       };
-      socket.on('data', (chunk: Buffer) => {
-        if (started === 0n) {
-          head = Buffer.concat([head, chunk]);
-          const end = head.indexOf('\r\n\r\n');
-          if (end < 0) return;
-          const key = /sec-websocket-key:\s*(\S+)/i.exec(head.toString('latin1'))?.[1] ?? '';
-          const extensions = 'flood' in mode && mode.extensions ? `Sec-WebSocket-Extensions: ${mode.extensions}\r\n` : '';
-          socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n${extensions}\r\n`);
-          started = process.hrtime.bigint();
-          resolveOpened();
-          if ('flood' in mode) {
-            for (const buffer of mode.flood) socket.write(buffer);
-            socket.write(CLOSE_1000);
-          }
-          chunk = head.subarray(end + 4);
-        }
+      const onFrames = (chunk: Buffer) => {
         pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
         const { frames, rest } = parseClientFrames(pending);
         pending = Buffer.from(rest);
-        for (const frame of frames) {
+        for (const received of frames) {
           // A sink's clock starts at the first frame: input is written a moment after the handshake.
           if (!sinkStarted && 'sink' in mode) {
             sinkStarted = true;
             started = process.hrtime.bigint();
           }
-          if (frame.opcode === 1) {
-            if (inOrder && !frame.payload.toString('latin1').startsWith(String(textFrames).padStart(8, '0'))) inOrder = false;
+          if (received.opcode === 1) {
+            if (inOrder && !received.payload.toString('latin1').startsWith(String(textFrames).padStart(8, '0'))) inOrder = false;
             textFrames++;
           }
-          if (frame.opcode === 8) {
+          if (received.opcode === 8) {
             if ('sink' in mode) socket.write(CLOSE_1000); // answer the producer's CLOSE
             finish(true);
           }
         }
+      };
+      acceptUpgrade(socket, 'flood' in mode ? mode.extensions ?? null : null, (rest) => {
+        started = process.hrtime.bigint();
+        resolveOpened();
+        if ('flood' in mode) {
+          for (const buffer of mode.flood) socket.write(buffer);
+          socket.write(CLOSE_1000);
+        }
+        socket.on('data', onFrames);
+        if (rest.length > 0) onFrames(rest);
       });
       socket.on('error', () => {});
       socket.on('close', () => finish(false));
@@ -267,11 +260,7 @@ interface Scenario {
 /** Frames of `messages` compressed as a permessage-deflate server sends them (RSV1; context takeover). */
 function compressedFrames(messages: Buffer[]): Buffer {
   const deflater = new ServerDeflater();
-  return Buffer.concat(messages.map((message) => {
-    const frame = unmaskedFrame(1, deflater.compress(message));
-    frame[0] = frame[0]! | 0x40; // RSV1: compressed
-    return frame;
-  }));
+  return Buffer.concat(messages.map((message) => frame(1, deflater.compress(message), { rsv: 4 })));
 }
 
 /** 50,000 JSON-like messages, of about 110 bytes: a price feed. */
@@ -292,8 +281,8 @@ function compressibleMessage(): Buffer {
 
 function buildScenarios(): Scenario[] {
   const small = Buffer.alloc(62, 'The quick brown fox jumps over the lazy dog, again and again! ');
-  const flood = Buffer.concat(Array.from({ length: 200_000 }, () => unmaskedFrame(1, small)));
-  const bigFrame = unmaskedFrame(1, Buffer.alloc(16 * 1024 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789 '));
+  const flood = Buffer.concat(Array.from({ length: 200_000 }, () => frame(1, small)));
+  const bigFrame = frame(1, Buffer.alloc(16 * 1024 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789 '));
   const lines = Buffer.from(Array.from({ length: 200_000 }, (_, i) => `${String(i).padStart(8, '0')} ${'x'.repeat(54)}\n`).join(''));
   return [
     { id: 'flood', title: 'Consumer flood: 200,000 64-byte text frames', clients: ['wsc', 'wscat', 'floor'], role: 'consumer', mode: () => ({ flood: [flood] }), expectedCount: 200_000, target: 'wsc <= 1/15 of wscat' },
@@ -349,18 +338,10 @@ async function measureVolume(client: 'wsc' | 'wscat', role: Role, serve: VolumeS
   let serverSocket!: net.Socket;
   const server = net.createServer((socket) => {
     socket.on('error', () => {});
-    let head = Buffer.alloc(0);
-    const onHead = (chunk: Buffer) => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      socket.removeListener('data', onHead);
-      const key = /sec-websocket-key:\s*(\S+)/i.exec(head.toString('latin1'))?.[1] ?? '';
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
+    acceptUpgrade(socket, null, () => {
       serverSocket = socket;
       served = serve(socket);
-    };
-    socket.on('data', onHead);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
@@ -425,7 +406,7 @@ interface VolumeCase {
 }
 
 function volumeCases(): VolumeCase[] {
-  const ping125 = unmaskedFrame(9, Buffer.alloc(125, 'p'));
+  const ping125 = frame(9, Buffer.alloc(125, 'p'));
   const pingFlood = (count: number): VolumeServe => async (socket) => {
     socket.pause(); // never reads: every PONG stays with the client
     await sendAll(socket, ping125, count);
@@ -472,8 +453,8 @@ function volumeCases(): VolumeCase[] {
       role: 'consumer',
       serve: async (socket) => {
         socket.on('data', () => {});
-        const message = unmaskedFrame(1, Buffer.from('m'.repeat(100)));
-        const pings = setInterval(() => socket.write(unmaskedFrame(9, Buffer.from(String(Date.now())))), 50);
+        const message = frame(1, Buffer.from('m'.repeat(100)));
+        const pings = setInterval(() => socket.write(frame(9, Buffer.from(String(Date.now())))), 50);
         const messages = setInterval(() => socket.write(Buffer.concat(Array.from({ length: 46 }, () => message))), 100);
         await new Promise((resolve) => setTimeout(resolve, 120_000));
         clearInterval(pings);
@@ -512,7 +493,6 @@ function startLineSink(): Promise<{ port: number; result: Promise<{ bytes: numbe
     const result = new Promise<{ bytes: number; fragments: number; seconds: number }>((r) => (resolveResult = r));
     const server = net.createServer((socket) => {
       socket.on('error', () => {});
-      let head: Buffer | null = Buffer.alloc(0);
       let header = Buffer.alloc(0); // the bytes of a frame header read so far
       let skip = 0; // payload bytes of the current frame still to pass over
       let counting = false; // the current frame is a data frame: its payload is the message's
@@ -520,16 +500,7 @@ function startLineSink(): Promise<{ port: number; result: Promise<{ bytes: numbe
       socket.on('close', () => server.close());
       let bytes = 0, fragments = 0, first = 0n;
       const finish = () => resolveResult({ bytes, fragments, seconds: Number(process.hrtime.bigint() - first) / 1e9 });
-      socket.on('data', (chunk: Buffer) => {
-        if (head !== null) {
-          head = Buffer.concat([head, chunk]);
-          const end = head.indexOf('\r\n\r\n');
-          if (end < 0) return;
-          const key = /sec-websocket-key:\s*(\S+)/i.exec(head.toString('latin1'))?.[1] ?? '';
-          socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
-          chunk = head.subarray(end + 4);
-          head = null;
-        }
+      const onFrames = (chunk: Buffer) => {
         for (let at = 0; at < chunk.length; ) {
           if (skip > 0) {
             const n = Math.min(skip, chunk.length - at);
@@ -556,6 +527,10 @@ function startLineSink(): Promise<{ port: number; result: Promise<{ bytes: numbe
           skip = length;
           if (skip === 0 && counting && lastFrame) finish();
         }
+      };
+      acceptUpgrade(socket, null, (rest) => {
+        socket.on('data', onFrames);
+        if (rest.length > 0) onFrames(rest);
       });
     });
     server.listen(0, '127.0.0.1', () => resolveServer({ port: (server.address() as net.AddressInfo).port, result }));
@@ -638,25 +613,18 @@ interface Cycle {
 async function measureCycle(client: CycleClient, closeFirst: boolean): Promise<Cycle> {
   let echoAt = 0;
   const server = net.createServer((socket) => {
-    let head = Buffer.alloc(0);
-    let upgraded = false;
     socket.on('error', () => {});
     socket.on('end', () => socket.end());
-    socket.on('data', (chunk: Buffer) => {
-      if (!upgraded) {
-        head = Buffer.concat([head, chunk]);
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        upgraded = true;
-        const key = /sec-websocket-key:\s*(\S+)/i.exec(head.toString('latin1'))?.[1] ?? '';
-        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
-        socket.write(CLOSE_1000);
-        chunk = head.subarray(end + 4);
-      }
+    const onFrames = (chunk: Buffer) => {
       if (echoAt === 0 && parseClientFrames(chunk).frames.some((f) => f.opcode === 8)) {
         echoAt = performance.now();
         if (closeFirst) socket.end();
       }
+    };
+    acceptUpgrade(socket, null, (rest) => {
+      socket.write(CLOSE_1000);
+      socket.on('data', onFrames);
+      if (rest.length > 0) onFrames(rest);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -766,10 +734,10 @@ async function main(): Promise<void> {
     console.log('|---|---|---|---|');
     const perMiB: number[] = [];
     for (const mib of [1, 4, 16]) {
-      const frame = unmaskedFrame(1, Buffer.alloc(mib * 1024 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789 '));
+      const message = frame(1, Buffer.alloc(mib * 1024 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789 '));
       const secs: number[] = [];
       for (let round = 0; round <= runs; round++) {
-        const m = await measure('wsc', { flood: Array.from({ length: 20 }, () => frame) }, 'consumer');
+        const m = await measure('wsc', { flood: Array.from({ length: 20 }, () => message) }, 'consumer');
         if (round > 0 && m.ok && m.count === 20) secs.push(m.seconds);
       }
       perMiB.push((median(secs) * 1000) / (20 * mib));

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startChatServer } from './server.ts';
 
-const client = fileURLToPath(new URL('../client.ts', import.meta.url));
+const client = fileURLToPath(new URL('../../client.ts', import.meta.url));
 const server = await startChatServer({ port: 0, echo: true, pingInterval: 20 });
 process.stderr.write(`demo: chat server on ws://127.0.0.1:${server.port}/ with --echo; starting a "both" client.\n`);
 process.stderr.write('demo: type a line and press Enter: the server echoes it back. Ctrl-D or Ctrl-C leaves.\n');

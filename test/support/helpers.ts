@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { WebSocketServer } from 'ws';
-import { main } from '../client.ts';
+import { WebSocketServer, type PerMessageDeflateOptions } from 'ws';
+import { main } from '../../client.ts';
 
-export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const CLIENT = fileURLToPath(new URL('../client.ts', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLIENT = fileURLToPath(new URL('../../client.ts', import.meta.url));
 /** The client as a user's `npx tsx client.ts` runs it, in one process: Node with tsx's loader. */
 export const CLIENT_COMMAND: readonly string[] = [process.execPath, '--import', 'tsx', CLIENT];
 
@@ -237,6 +237,30 @@ export function runOnPty(args: string[], env: NodeJS.ProcessEnv = {}, killAfterM
     },
     exit,
   };
+}
+
+/**
+ * A ws echo server on 127.0.0.1 (closed at teardown): each message comes back with its frame type, prefixed by
+ * it with `tagged` ("text:…", "binary:…", so a test sees how it was sent). With `perMessageDeflate` it agrees
+ * on compression, and compresses what it sends when it is at least `compressFrom` bytes.
+ */
+export async function startEchoServer(t: { teardown(fn: () => unknown): void }, options: { tagged?: boolean; perMessageDeflate?: PerMessageDeflateOptions; compressFrom?: number } = {}) {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: options.perMessageDeflate ?? false });
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  const requests: string[] = [];
+  const extensions: string[] = [];
+  const received: { binary: boolean; data: Buffer }[] = [];
+  wss.on('headers', (headers) => extensions.push(headers.find((h) => /^sec-websocket-extensions:/i.test(h)) ?? ''));
+  wss.on('connection', (ws, request) => {
+    requests.push(request.url ?? '');
+    ws.on('message', (data: Buffer, binary) => {
+      received.push({ binary, data });
+      const echo = !options.tagged ? data : binary ? Buffer.concat([Buffer.from('binary:'), data]) : `text:${data.toString()}`;
+      ws.send(echo, { binary, compress: data.length >= (options.compressFrom ?? 0) });
+    });
+  });
+  t.teardown(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, requests, received, extensions };
 }
 
 /** Listen on 127.0.0.1 at a free port; resolves with the port. */

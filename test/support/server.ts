@@ -29,6 +29,12 @@ export interface ChatServer {
 
 const ROLES = new Set(['producer', 'consumer', 'both']);
 
+/** The next upgrade request the server accepts, with the connection (for tests). */
+export async function nextRequest(server: ChatServer) {
+  const { ws, request } = await server.nextConnection();
+  return { ws, headers: request.headers, url: request.url ?? '' };
+}
+
 export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
   const log = options.log ?? (() => {});
   const wss = new WebSocketServer({ host: options.host ?? '127.0.0.1', port: options.port ?? 8001 });
