@@ -7,11 +7,11 @@
 //
 // Contents
 //   - § 1   Frames                     the wire format: encode, decode incrementally, UTF-8, close payloads
-//   - § 2   The opening handshake      the HTTP upgrade request, the checks on its answer, permessage-deflate agreed
-//   - § 3   Compression                DEFLATE decoding of compressed messages (RFC 1951), and compressing the client's
+//   - § 2   The opening handshake      the HTTP upgrade request, the checks on its answer, extensions agreed
+//   - § 3   Compression                permessage-deflate as an extension, on node:zlib both ways
 //   - § 4   The connection             the protocol as a state machine without I/O: bytes in, bytes and events out
 //   - § 5   The command line           options, usage, targets, redirects, proxies, credentials: resolved once, frozen
-//   - § 6   Presentation and secrets   peer text made safe to show, -v lines, redaction
+//   - § 6   Presentation and secrets   peer text made safe to show, the wording of every event, redaction
 //   - § 7   Reaching the server        TCP, unix sockets, TLS, and tunnels through HTTP CONNECT and SOCKS5 proxies
 //   - § 8   The connection attempt     one socket pumped into one connection: listeners, timers, the select loop
 //   - § 9   Output                     stdout for messages, stderr for everything else
@@ -23,13 +23,16 @@
 // Classes, and what each owns
 //   ByteQueue          received bytes not yet decoded, as chunks consumed from the front
 //   FrameReader        the frame being decoded: its header, and how much payload is left
+//   ExtensionError     a message an extension cannot decode, with the close code to fail with
+//   PerMessageDeflate  permessage-deflate as agreed: RSV1's rules, the parameters, compressing the client's messages
+//   Inflater           node:zlib's inflater and the buffer it inflates into: the window, the messages lent to events
 //   MessageBuffer      the bytes of a message arriving in pieces, in one buffer reused from message to message
-//   ClientConnection   the protocol state (HANDSHAKING, OPEN, CLOSING, CLOSED), bytes to send, events to show
+//   ClientConnection   the protocol state (HANDSHAKING, OPEN, CLOSING, CLOSED), the agreed extensions, bytes to send, events
 //   UsageError         a bad command line, option value or file (exit 2)
 //   Timer              one timeout: armed, re-armed, cleared
 //   Attempt            one socket, its ClientConnection, and the timers of the shell's half of the state machine
 //   Output             stdout and stderr: ordering, the messages borrowed until written, colour, redaction
-//   LineInput          stdin: the line being read, the queue before OPEN, the count of lines not sent
+//   LineInput          stdin: its state, the line being read and its state, the queue before OPEN, lines not sent
 //   KeyReader          raw-mode bytes as keys: an escape sequence cut by a chunk's end, bracketed paste
 //   LineEditor         the input line's text, cursor, kill buffer and history (pure)
 //   TerminalLine       the terminal: raw mode, the drawn input line, Ctrl-Z, putting the terminal back
@@ -476,7 +479,9 @@ export function parseClosePayload(payload: Buffer): CloseInfo | { error: string;
 // A WebSocket connection begins as HTTP/1.1 (RFC 6455 section 4): the client asks to upgrade with a random
 // Sec-WebSocket-Key, and the server agrees with "101 Switching Protocols" and Sec-WebSocket-Accept, the
 // base64 SHA-1 of that key and a fixed GUID, proving it understood the request. Anything else is a refusal,
-// a redirect or a broken server, and the checks below say which, in one line. Pure, like the frame codec.
+// a redirect or a broken server, and the checks below say which, in one line. The request may offer
+// extensions (RFC 6455 section 9), which the answer agrees on: each is an object made here, by a factory,
+// that the connection (§ 4) only calls; § 3 is the one this client offers. Pure, like the frame codec.
 
 export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** A response head larger than this is refused: a server cannot make the client buffer without limit. */
@@ -502,7 +507,7 @@ export type HeaderField = readonly [name: string, value: string];
 /** The upgrade request: where, with which key, and what it offers besides the handshake's own headers. */
 export interface UpgradeRequest {
   path: string;
-  /** The Host header's value (see hostHeader), unless `headers` has a Host of its own. */
+  /** The Host header's value (the target's host, and its port unless it is the default), unless `headers` has one. */
   hostHeader: string;
   /** Sec-WebSocket-Key: base64 of 16 random bytes. */
   handshakeKey: string;
@@ -1020,6 +1025,8 @@ export function deflateMessage(payload: Buffer, windowBits: number): Buffer | nu
 // The WebSocket protocol as a state machine without I/O, after python-websockets' sans-I/O core: feed it
 // the bytes the socket delivered and the messages the user wants sent; take out the bytes to write and the
 // events to show. It never touches a socket, a timer or a terminal, so the tests drive it byte by byte.
+// Extensions are objects it calls (§ 2): it leaves the RSV bits an agreed one owns to it, and hands it each
+// message whose first frame sets them; what the bits mean is the extension's business, not the core's.
 //
 //   HANDSHAKING --valid 101--> OPEN --CLOSE sent (user quit, protocol error)--> CLOSING --server's CLOSE--> CLOSED
 //        |                      +--server's CLOSE, echoed-------------------------------------------------> CLOSED
@@ -1661,6 +1668,18 @@ export class ClientConnection {
   }
 }
 
+// ---- how a connection ended, as the process's exit status
+
+/** 0: a normal closure; 1: any failure; 2: a usage error. */
+export const ExitStatus = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
+
+/** The exit status a finished connection deserves: 0 only for a normal closure (1000, 1001 or no code). */
+export function exitStatusFor(connection: ClientConnection): number {
+  if (connection.failure !== null || connection.closeReceived === null) return ExitStatus.FAILURE;
+  const { code } = connection.closeReceived;
+  return code === null || code === CloseCode.NORMAL || code === CloseCode.GOING_AWAY ? ExitStatus.OK : ExitStatus.FAILURE;
+}
+
 // § 5  The command line
 //
 // Everything the user can ask for, turned once into a frozen CliOptions: where to connect (a URL, or the
@@ -1671,7 +1690,6 @@ export class ClientConnection {
 export type Role = 'producer' | 'consumer' | 'both';
 export const ROLES: readonly Role[] = ['producer', 'consumer', 'both'];
 export const VERSION = '1.0.0';
-export const ExitStatus = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
 
 export interface Target {
   /** user:password from the URL, if any. */
@@ -2242,7 +2260,9 @@ function parseCount(values: { count?: string; '1'?: boolean }): number {
 //
 // What the user sees is made from what a peer sent, so it must be safe: text from the server may not drive
 // the terminal (set its title, clear it, forge a status line), and nothing printed may carry a password
-// the user gave. These pure helpers turn bytes and events into safe lines; Output (§ 9) writes them.
+// the user gave. These pure helpers turn bytes and events into safe lines: every status, -v and --json line
+// of a connection attempt is worded here (describeEvent), from the event and what the attempt knows; Output
+// (§ 9) writes them.
 
 const SGR = { reset: '\x1b[0m', bold: '\x1b[1m', dim: '\x1b[2m', green: '\x1b[32m', cyan: '\x1b[36m', red: '\x1b[31m' };
 
@@ -2751,8 +2771,9 @@ async function openTunnel(proxy: ProxyAddress, target: Target, timeoutMs: number
 // The I/O shell around one ClientConnection, after python-websockets' asyncio layer: a class whose methods
 // are the socket's and the timers' callbacks. Each feeds the connection, then calls step(), the body of
 // the select loop: write what the connection wants sent, show its events, and act on a change of state.
-// What the attempt shows goes to a Display (Output, § 9); what it needs from its owner (send what waited
-// at OPEN, count messages, pause input) goes to an AttemptHost (ChatClient, § 12; a stub in tests).
+// It keeps sockets and timers; how its events read is describeEvent's (§ 6), and the lines go to a Display
+// (Output, § 9). What it needs from its owner (send what waited at OPEN, count messages, pause input) goes
+// to an AttemptHost (ChatClient, § 12; a stub in tests). It is told only its slice of the options.
 
 /**
  * After the closing handshake the client half-closes TCP at once (RFC 6455 7.1.1 allows it once both CLOSE
@@ -2787,13 +2808,6 @@ export class Timer {
 }
 
 // ---- how an attempt ended
-
-/** The exit status a finished connection deserves: 0 only for a normal closure (1000, 1001 or no code). */
-export function exitStatusFor(connection: ClientConnection): number {
-  if (connection.failure !== null || connection.closeReceived === null) return ExitStatus.FAILURE;
-  const { code } = connection.closeReceived;
-  return code === null || code === CloseCode.NORMAL || code === CloseCode.GOING_AWAY ? ExitStatus.OK : ExitStatus.FAILURE;
-}
 
 /** What a connection attempt ended with, for the exit status and the reconnect decision. */
 export interface AttemptResult {
