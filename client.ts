@@ -38,7 +38,7 @@
 //   TerminalLine       the terminal: raw mode, the drawn input line, Ctrl-Z, putting the terminal back
 //   ChatClient         the loop over attempts, the user's quit, --count and -w, input routed to the open attempt
 
-import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, randomBytes, randomFillSync, type KeyObject } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { appendFileSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import * as net from 'node:net';
@@ -1067,6 +1067,24 @@ export interface MessageEvent extends MessageBytes {
   type: 'text' | 'binary';
 }
 
+/** What an answer to the upgrade must begin with: its first bytes are judged before the rest comes. */
+const HTTP_VERSION_PREFIX = Buffer.from('HTTP/1.');
+
+/** Whether `bytes` can be the start of an HTTP/1.x status line. */
+function startsLikeHttp(bytes: Buffer): boolean {
+  const n = Math.min(bytes.length, HTTP_VERSION_PREFIX.length);
+  if (bytes.compare(HTTP_VERSION_PREFIX, 0, n, 0, n) !== 0) return false;
+  const version = bytes[HTTP_VERSION_PREFIX.length], space = bytes[HTTP_VERSION_PREFIX.length + 1];
+  return (version === undefined || version === 0x30 || version === 0x31) && (space === undefined || space === 0x20);
+}
+
+/** The start of what a server sent, up to its first line's end, quoted for a line of its own ('SSH-2.0-OpenSSH_9.2'). */
+function quoteStart(bytes: Buffer): string {
+  const line = bytes.subarray(0, 60).toString('latin1').split(/\r|\n/)[0] ?? '';
+  const shown = line.replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return `'${shown}'${bytes.length > 60 && line.length === 60 ? ' …' : ''}`;
+}
+
 /** A header check's failure: most close with 1002. */
 const protocolError = (message: string) => ({ message, closeCode: CloseCode.PROTOCOL_ERROR });
 
@@ -1172,6 +1190,8 @@ export class MessageBuffer {
 }
 
 export interface ConnectionOptions extends Omit<UpgradeRequest, 'handshakeKey'> {
+  /** How its lines name the server ("the server at 127.0.0.1:8001"). */
+  peer?: string;
   /** Sec-WebSocket-Key; a fresh one per connection unless a test pins it. */
   handshakeKey?: string;
   maxMessageSize?: number;
@@ -1191,12 +1211,15 @@ export class ClientConnection {
   failure: Failure | null = null;
   closeSent: CloseInfo | null = null;
   closeReceived: CloseInfo | null = null;
+  /** Who began the closing handshake (the other side's CLOSE answered it). */
+  closeInitiator: 'client' | 'server' | null = null;
   /** The request as sent and the response as received (for -v). */
   readonly request: string;
   response: HandshakeResponse | null = null;
   /** Where a 3xx answer to the upgrade pointed (the shell follows it with -L). */
   redirect: Redirect | null = null;
 
+  private readonly peer: string;
   private readonly maxMessageSize: number;
   private readonly subprotocols: readonly string[];
   private readonly traceFrames: boolean;
@@ -1234,6 +1257,7 @@ export class ClientConnection {
 
   constructor(options: ConnectionOptions) {
     this.handshakeKey = options.handshakeKey ?? randomBytes(16).toString('base64');
+    this.peer = options.peer ?? 'the server';
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.messageBuffer = new MessageBuffer(this.maxMessageSize);
     this.subprotocols = options.subprotocols ?? [];
@@ -1291,7 +1315,7 @@ export class ClientConnection {
     if (this.state === 'CLOSED') return;
     const suffix = detail ? `: ${detail}` : '';
     if (this.state === 'HANDSHAKING') {
-      this.fail('lost', `connection closed during the handshake${suffix}`, null);
+      this.fail('lost', `${this.peer} closed the connection during the handshake${suffix}`, null);
     } else if (this.failure === null) {
       const during = this.state === 'CLOSING' ? ' while waiting for the server\'s CLOSE' : '';
       this.fail('lost', `connection lost (1006) without a CLOSE frame${during}${suffix}`, null);
@@ -1432,6 +1456,8 @@ export class ClientConnection {
   private receiveResponseHead(chunk: Buffer): void {
     const searchFrom = Math.max(0, this.responseHead.length - 3);
     this.responseHead = Buffer.concat([this.responseHead, chunk]);
+    // Judged as it arrives: a server that answers something else than HTTP (SSH, a database) is told at once.
+    if (!startsLikeHttp(this.responseHead)) return this.fail('handshake', `${this.peer} does not speak HTTP: it sent ${quoteStart(this.responseHead)}`, null);
     const end = this.responseHead.indexOf('\r\n\r\n', searchFrom, 'latin1');
     if (end < 0 ? this.responseHead.length > MAX_RESPONSE_HEAD : end > MAX_RESPONSE_HEAD) {
       return this.fail('handshake', `handshake response headers exceed ${MAX_RESPONSE_HEAD} bytes`, null);
@@ -1652,6 +1678,7 @@ export class ClientConnection {
     this.closeReceived = close;
     this.ignoringInput = true;
     const initiator = this.closeSent === null ? 'server' : 'client';
+    this.closeInitiator = initiator;
     // Echo the server's CLOSE with the same payload (status code and reason).
     if (this.closeSent === null) this.sendClose(close.code, close.reason);
     this.state = 'CLOSED';
@@ -1673,10 +1700,14 @@ export class ClientConnection {
 /** 0: a normal closure; 1: any failure; 2: a usage error. */
 export const ExitStatus = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
 
-/** The exit status a finished connection deserves: 0 only for a normal closure (1000, 1001 or no code). */
+/**
+ * The exit status a finished connection deserves: 0 only for a normal closure: 1000, 1001 or no code, or the
+ * server's echo of the code the client closed with (the user asked for it: /close 4000).
+ */
 export function exitStatusFor(connection: ClientConnection): number {
   if (connection.failure !== null || connection.closeReceived === null) return ExitStatus.FAILURE;
   const { code } = connection.closeReceived;
+  if (connection.closeInitiator === 'client' && code === connection.closeSent?.code) return ExitStatus.OK;
   return code === null || code === CloseCode.NORMAL || code === CloseCode.GOING_AWAY ? ExitStatus.OK : ExitStatus.FAILURE;
 }
 
@@ -1723,6 +1754,9 @@ export interface TlsOptions {
   readonly passphrase: string | null;
 }
 
+/** A message of -x or -f: its bytes, or 'stdin' for `-f -` until main() has read stdin to its end. */
+export type ExecuteMessage = Buffer | 'stdin';
+
 export interface CliOptions {
   readonly target: Target;
   readonly connectTimeoutMs: number;
@@ -1751,8 +1785,10 @@ export interface CliOptions {
   readonly proxy: ProxyAddress | null;
   readonly slash: boolean;
   readonly verbose: boolean;
-  /** -x: messages sent right after OPEN, before any stdin line. */
-  readonly execute: readonly string[];
+  /** -x and -f: messages sent right after OPEN, before any stdin line ('stdin': -f -, read by main). */
+  readonly execute: readonly ExecuteMessage[];
+  /** `-f -`: stdin to its end, as main() read it (null until then, and without -f -). */
+  readonly stdinMessage: Buffer | null;
   /** -w: once input has ended, keep receiving this long, then close (Infinity: until the server closes or the user quits); null: close at once. */
   readonly waitMs: number | null;
   /** --count / -1: close after printing this many messages (Infinity: no limit). */
@@ -1771,15 +1807,8 @@ export interface CliOptions {
   readonly deflate: boolean;
 }
 
-/** A bad command line, option value or file: exit 2 with one line (and, for the command line's shape, the usage). */
-export class UsageError extends Error {
-  readonly showUsage: boolean;
-
-  constructor(message: string, showUsage = true) {
-    super(message);
-    this.showUsage = showUsage;
-  }
-}
+/** A bad command line, option value or file: exit 2 with one line naming the problem (and where to read more). */
+export class UsageError extends Error {}
 
 /** The options by group, for usage(): the README's option tables say more of each. */
 const OPTION_HELP = `Connection:
@@ -1816,15 +1845,18 @@ Liveness:
       --reconnect                after an abnormal end, reconnect with backoff (0.5 s doubling to 30 s)
 Input:
   -x, --execute MESSAGE          send MESSAGE right after connecting, before stdin (repeatable)
-  -w, --wait SECONDS             once input has ended (-x sent, and stdin's EOF unless it is a terminal),
-                                 keep receiving SECONDS, then close; "inf": until the server closes
+  -f, --file FILE                send FILE's exact bytes as one message, in order with -x (repeatable);
+                                 -f - sends stdin, read to its end, as one message
+  -w, --wait SECONDS             once input has ended (-x and -f sent, and stdin's EOF unless it is a
+                                 terminal), keep receiving SECONDS, then close; "inf": until the server closes
   -0, --null                     messages are separated by NUL, not newline, on stdin and stdout
       --binary                   send input messages as BINARY frames
       --history FILE             on a terminal, keep the input line's history in FILE (default: none kept)
       --slash                    lines starting with / are commands: /ping [text], /pong [text],
                                  /close [code [reason]], /quit (// sends a line starting with /)
 Output:
-      --count N                  print N messages, then close (exit 1 if they did not all come); -1 = --count 1
+      --count N                  print N messages, then close (exit 1 if they did not all come); -1 = --count 1;
+                                 0 = connect, send what -x, -f and stdin had, and close
       --hex, --base64            print each binary message whole, on one line, in that encoding
       --timestamps               start each message and status line with the time (HH:MM:SS); JSON gets "ts"
   -v, --verbose                  show the handshake headers and every frame on stderr
@@ -1884,6 +1916,7 @@ const OPTIONS = {
   connect: { type: 'string', short: 'c' },
   role: { type: 'string' },
   execute: { type: 'string', short: 'x', multiple: true },
+  file: { type: 'string', short: 'f', multiple: true },
   wait: { type: 'string', short: 'w' },
   count: { type: 'string' },
   '1': { type: 'boolean', short: '1' },
@@ -1899,15 +1932,46 @@ const OPTIONS = {
 /** The option names, for the test that keeps usage(), the README and the manual page in step with them. */
 export const OPTION_NAMES: readonly string[] = Object.keys(OPTIONS);
 
+/**
+ * An option's value that starts with a dash is taken for another option by parseArgs ("--count -1"): a number
+ * after an option that takes a value is that value, so that its own check can say what is wrong with it.
+ */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const takesValue = new Map<string, string>();
+  for (const [name, option] of Object.entries(OPTIONS)) {
+    if (option.type !== 'string') continue;
+    takesValue.set(`--${name}`, name);
+    if ('short' in option) takesValue.set(`-${option.short}`, name);
+  }
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = takesValue.get(argv[i]!);
+    const next = argv[i + 1];
+    if (name !== undefined && next !== undefined && /^-\.?\d/.test(next)) joined.push(`--${name}=${argv[++i]}`);
+    else joined.push(argv[i]!);
+  }
+  return joined;
+}
+
+/** parseArgs' complaint, as one line of this client's: "unknown option --bogus", "--header needs a value". */
+function describeArgsError(error: Error & { code?: string }): string {
+  const option = /'(?:-\w, )?(--?[\w-]+)/.exec(error.message)?.[1] ?? '';
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /ambiguous/.test(error.message)) return `${option} needs a value (one that starts with a dash is written ${option}=VALUE)`;
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /missing/.test(error.message)) return `${option} needs a value`;
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return `${option} takes no value`;
+  return error.message.split('\n')[0] ?? 'bad arguments';
+}
+
 /** Parse the command line; returns 'help' or 'version' for those requests. Throws UsageError. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions | 'help' | 'version' {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
+    parsed = parseArgs({ args: joinNegativeValues(argv), allowPositionals: true, strict: true, tokens: true, options: OPTIONS });
   } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0] ?? 'bad arguments');
+    throw new UsageError(describeArgsError(error as Error));
   }
-  const { values, positionals } = parsed;
+  const { values, positionals, tokens } = parsed;
   if (values.help) return 'help';
   if (values.version) return 'version';
   const target = parseScriptingTarget(values, positionals);
@@ -1917,17 +1981,16 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     target.unixSocket = values['unix-socket'];
   }
   if (target.unixSocket !== undefined && values.proxy !== undefined) throw new UsageError('--proxy does not go with a unix socket');
-  const maxRedirects = values['max-redirects'] === undefined ? 10 : Number(values['max-redirects']);
-  if (!Number.isInteger(maxRedirects) || maxRedirects < 0) throw new UsageError(`--max-redirects must be a whole number, not ${JSON.stringify(values['max-redirects'])}`);
+  const maxRedirects = parseWholeNumber('--max-redirects', values['max-redirects'], 10);
   const proxy = values.proxy ?? (target.unixSocket === undefined ? proxyFromEnvironment(target, env) : null);
   const { passphrase, ...credentials } = parseCredentials(values, target, env);
   return Object.freeze({
     target,
-    connectTimeoutMs: parseSeconds('connect-timeout', values['connect-timeout'], 10_000),
-    closeTimeoutMs: parseSeconds('close-timeout', values['close-timeout'], 5_000),
+    connectTimeoutMs: parseDuration('--connect-timeout', values['connect-timeout'], 10_000),
+    closeTimeoutMs: parseDuration('--close-timeout', values['close-timeout'], 5_000),
     maxMessageSize: parseMaxMessageSize(values['max-message-size']),
-    pingIntervalMs: parseSeconds('ping-interval', values['ping-interval'], 30_000, true),
-    pingTimeoutMs: parseSeconds('ping-timeout', values['ping-timeout'], 20_000),
+    pingIntervalMs: parseDuration('--ping-interval', values['ping-interval'], 30_000, { zero: true }),
+    pingTimeoutMs: parseDuration('--ping-timeout', values['ping-timeout'], 20_000),
     showHeartbeats: (values['show-heartbeats'] || values['show-ping-pong']) ?? false,
     color: values['no-color'] ? false : values.color ? true : null,
     quiet: values.quiet ?? false,
@@ -1944,7 +2007,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     historyFile: values.history ?? null,
     timestamps: values.timestamps ?? false,
     deflate: !values['no-deflate'],
-    ...parseScripting(values, target),
+    ...parseScripting(values, target, tokens),
   });
 }
 
@@ -1953,21 +2016,38 @@ export function withPassword(options: CliOptions, password: string): CliOptions 
   return Object.freeze({ ...options, auth: `${options.authUser}:${password}`, authUser: null });
 }
 
-function parseSeconds(name: string, value: string | undefined, fallback: number, allowZero = false): number {
+/** The longest a timer holds (2^31 - 1 ms, about 24.8 days): Node fires a longer one at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A duration in seconds, as milliseconds: a number (fractions allowed) more than 0, or 0 too where it means
+ * "never" (`zero`); at most what a timer holds, or "inf" where the option has it (Infinity).
+ */
+function parseDuration(option: string, value: string | undefined, fallback: number, allow: { zero?: boolean; inf?: boolean } = {}): number {
+  if (value === undefined) return fallback;
+  if (allow.inf && /^inf(inity)?$/i.test(value)) return Infinity;
+  const seconds = Number(value);
+  const largest = `${Math.floor(MAX_TIMER_MS / 1000)}${allow.inf ? ', or inf' : ''}`;
+  if (value.trim() === '' || Number.isNaN(seconds)) throw new UsageError(`${option} must be a number of seconds, got ${JSON.stringify(value)}`);
+  if (seconds < 0 || (seconds === 0 && !allow.zero)) throw new UsageError(`${option} must be ${allow.zero ? '0 or more' : 'more than 0'} seconds, got ${value}`);
+  if (seconds * 1000 > MAX_TIMER_MS) throw new UsageError(`${option} must be at most ${largest} (seconds; about 24.8 days), got ${value}`);
+  return seconds === 0 ? 0 : Math.max(1, Math.round(seconds * 1000));
+}
+
+/** A whole number, 0 or more. */
+function parseWholeNumber(option: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) {
-    throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds, not ${JSON.stringify(value)}`);
-  }
-  return Math.round(n * 1000);
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n)) throw new UsageError(`${option} must be a whole number, got ${JSON.stringify(value)}`);
+  if (n < 0) throw new UsageError(`${option} must be 0 or more, got ${value}`);
+  return n;
 }
 
 function parseMaxMessageSize(text: string | undefined): number {
   if (text === undefined) return DEFAULT_MAX_MESSAGE_SIZE;
   const size = Number(text);
-  if (!/^\d+$/.test(text) || size < 1 || !Number.isSafeInteger(size)) {
-    throw new UsageError(`--max-message-size must be a positive whole number of bytes, not ${JSON.stringify(text)}`);
-  }
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(size)) throw new UsageError(`--max-message-size must be a whole number of bytes, got ${JSON.stringify(text)}`);
+  if (size < 1) throw new UsageError(`--max-message-size must be 1 or more, got ${text}`);
   return size;
 }
 
@@ -1994,7 +2074,9 @@ function targetFromUrl(url: URL, role: Role | null): Target {
 
 export function parseTarget(positionals: string[]): Target {
   const [first = ''] = positionals;
-  if (positionals.length === 1 && /^([a-z][a-z0-9+.-]*:\/\/|ws\+unix:)/i.test(first)) {
+  const isUrl = /^([a-z][a-z0-9+.-]*:\/\/|ws\+unix:)/i.test(first);
+  if (isUrl && positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}' after the URL`);
+  if (isUrl) {
     let url: URL;
     try {
       url = new URL(first);
@@ -2007,9 +2089,9 @@ export function parseTarget(positionals: string[]): Target {
     if (url.username) target.auth = decodeURIComponent(url.username) + (url.password ? `:${decodeURIComponent(url.password)}` : '');
     return target;
   }
-  if (positionals.length !== 3) {
-    throw new UsageError(positionals.length < 3 ? 'missing arguments: HOST PORT ROLE are required' : `too many arguments: ${positionals.slice(3).join(' ')}`);
-  }
+  if (positionals.length === 0) throw new UsageError('no server given: HOST PORT ROLE, or a URL');
+  if (positionals.length < 3) throw new UsageError(`HOST PORT ROLE are three arguments, got ${positionals.length}: ${positionals.join(' ')}`);
+  if (positionals.length > 3) throw new UsageError(`unexpected argument '${positionals[3]}' after HOST PORT ROLE`);
   const [rawHost = '', portText = '', role = ''] = positionals;
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new UsageError(`PORT must be a number from 1 to 65535, not ${JSON.stringify(portText)}`);
@@ -2037,7 +2119,7 @@ function isRole(text: string): text is Role {
 
 /** The target from -c URL or the positionals, with --role applied (URLs only). */
 function parseScriptingTarget(values: { connect?: string; role?: string }, positionals: string[]): Target {
-  if (values.connect !== undefined && positionals.length > 0) throw new UsageError(`-c/--connect takes the URL; unexpected arguments: ${positionals.join(' ')}`);
+  if (values.connect !== undefined && positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' after -c URL`);
   const target = parseTarget(values.connect !== undefined ? [values.connect] : positionals);
   if (values.role === undefined) return target;
   if (!isRole(values.role)) throw new UsageError(`--role must be producer, consumer or both, not ${JSON.stringify(values.role)}`);
@@ -2176,9 +2258,9 @@ function parseCredentials(
   if (values.auth !== undefined && values['auth-file'] !== undefined) throw new UsageError('--auth and --auth-file are alternatives: give one');
   if (values.passphrase !== undefined && values['passphrase-file'] !== undefined) throw new UsageError('--passphrase and --passphrase-file are alternatives: give one');
   const fileAuth = fromFile('--auth-file', values['auth-file']);
-  if (fileAuth !== undefined && !fileAuth.includes(':')) throw new UsageError(`--auth-file ${values['auth-file']} must hold USER:PASSWORD on its first line`, false);
+  if (fileAuth !== undefined && !fileAuth.includes(':')) throw new UsageError(`--auth-file ${values['auth-file']} must hold USER:PASSWORD on its first line`);
   const envAuth = env.WSC_AUTH || undefined;
-  if (envAuth !== undefined && !envAuth.includes(':')) throw new UsageError('WSC_AUTH must be USER:PASSWORD', false);
+  if (envAuth !== undefined && !envAuth.includes(':')) throw new UsageError('WSC_AUTH must be USER:PASSWORD');
   const given = values.auth ?? fileAuth ?? target.auth ?? envAuth ?? null;
   if (given === '' || given?.startsWith(':')) throw new UsageError('--auth needs a user name: USER[:PASSWORD]');
   const passphrase = values.passphrase ?? fromFile('--passphrase-file', values['passphrase-file']) ?? (env.WSC_PASSPHRASE || null);
@@ -2191,7 +2273,7 @@ function readSecretFile(option: string, file: string): { value: string; warning:
   const text = readOptionFile(option, file).toString('utf8');
   const mode = statSync(file).mode;
   const value = text.split(/\r?\n/)[0] ?? '';
-  if (value === '') throw new UsageError(`the ${option} file ${file} is empty`, false);
+  if (value === '') throw new UsageError(`the ${option} file ${file} is empty`);
   const readable = (mode & 0o044) !== 0;
   const octal = (mode & 0o777).toString(8).padStart(4, '0');
   return { value, warning: readable ? `warning: ${file} can be read by other users (mode ${octal}); chmod 600 ${file}` : null };
@@ -2201,7 +2283,20 @@ function readOptionFile(option: string, file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {
-    throw new UsageError(`cannot read the ${option} file: ${(error as Error).message}`, false);
+    throw new UsageError(`${option}: cannot read ${file}: ${describeFileError(error as NodeJS.ErrnoException)}`);
+  }
+}
+
+/** Why a file could not be read or written, in words. */
+export function describeFileError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ENOENT': return 'no such file or directory';
+    case 'EISDIR': return 'it is a directory';
+    case 'ENOTDIR': return 'a part of the path is not a directory';
+    case 'EACCES': case 'EPERM': return 'permission denied';
+    case 'EROFS': return 'the file system is read-only';
+    case 'ENOSPC': return 'no space left on the device';
+    default: return error.message;
   }
 }
 
@@ -2216,44 +2311,102 @@ function parseTls(
     throw new UsageError('--insecure, --ca, --cert and --key apply only to wss:// URLs');
   }
   if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together');
-  const read = (option: string, file: string | undefined) => (file === undefined ? null : readOptionFile(option, file));
-  return { insecure, ca: read('--ca', values.ca)?.toString('latin1') ?? null, certificate: read('--cert', values.cert), privateKey: read('--key', values.key), passphrase };
+  const ca = values.ca === undefined ? null : checkCa(values.ca, readOptionFile('--ca', values.ca));
+  if (values.cert === undefined || values.key === undefined) return { insecure, ca, certificate: null, privateKey: null, passphrase };
+  const certificate = readOptionFile('--cert', values.cert), privateKey = readOptionFile('--key', values.key);
+  const key = checkPrivateKey(values.key, privateKey, passphrase);
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(certificate);
+  } catch {
+    throw new UsageError(`--cert: not a PEM certificate: ${values.cert}`);
+  }
+  if (!x509.checkPrivateKey(key)) throw new UsageError(`--cert and --key do not belong together: ${values.key} is not the key of ${values.cert}`);
+  return { insecure, ca, certificate, privateKey, passphrase };
+}
+
+/** --ca: one or more PEM certificates, each of which parses (else the failure would come at the handshake, as "unable to verify"). */
+function checkCa(file: string, bytes: Buffer): string {
+  const text = bytes.toString('latin1');
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new UsageError(`--ca: no certificate in ${file}`);
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      throw new UsageError(`--ca: a certificate in ${file} does not parse (${(error as Error).message})`);
+    }
+  }
+  return text;
+}
+
+/** --key: a PEM private key, decrypted by the passphrase if it is encrypted; what is wrong, in one line. */
+function checkPrivateKey(file: string, bytes: Buffer, passphrase: string | null): KeyObject {
+  const text = bytes.toString('latin1');
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) throw new UsageError(`--key: not a PEM private key: ${file}`);
+  const encrypted = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text);
+  if (encrypted && passphrase === null) throw new UsageError(`--key: ${file} is encrypted: give its passphrase (--passphrase-file FILE, or WSC_PASSPHRASE)`);
+  try {
+    return createPrivateKey({ key: bytes, ...(passphrase === null ? {} : { passphrase }) });
+  } catch (error) {
+    if (encrypted) throw new UsageError(`--passphrase: does not decrypt --key ${file}`);
+    throw new UsageError(`--key: ${file} does not parse as a private key (${(error as Error).message})`);
+  }
 }
 
 // ---- scripting
 
+/** The tokens parseArgs reads the command line into, in order (for -x and -f, whose order matters). */
+type ArgToken = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number];
+
 function parseScripting(
-  values: { execute?: string[]; wait?: string; count?: string; '1'?: boolean; null?: boolean; binary?: boolean; hex?: boolean; base64?: boolean },
+  values: { wait?: string; count?: string; '1'?: boolean; null?: boolean; binary?: boolean; hex?: boolean; base64?: boolean },
   target: Target,
-): Pick<CliOptions, 'execute' | 'waitMs' | 'count' | 'separator' | 'sendBinary' | 'binaryEncoding'> {
-  const execute = values.execute ?? [];
-  if (execute.length > 0 && target.role === 'consumer') throw new UsageError('-x/--execute sends messages, which a consumer does not (use --role both)');
-  const wait = values.wait;
-  const waitMs = wait === undefined ? null : /^inf(inity)?$/i.test(wait) ? Infinity : parseSeconds('wait', wait, 0, true);
+  tokens: readonly ArgToken[],
+): Pick<CliOptions, 'execute' | 'stdinMessage' | 'waitMs' | 'count' | 'separator' | 'sendBinary' | 'binaryEncoding'> {
+  const sendBinary = values.binary ?? false;
+  const execute = parseExecute(tokens, sendBinary);
+  if (execute.length > 0 && target.role === 'consumer') throw new UsageError('-x and -f send messages, which a consumer does not (use --role both)');
   const count = parseCount(values);
   if (count !== Infinity && target.role === 'producer') throw new UsageError('--count counts received messages, which a producer does not print');
   if (values.hex && values.base64) throw new UsageError('--hex and --base64 exclude each other');
   return {
     execute,
-    waitMs,
+    stdinMessage: null,
+    waitMs: values.wait === undefined ? null : parseDuration('-w/--wait', values.wait, 0, { zero: true, inf: true }),
     count,
     separator: values.null ? 0x00 : 0x0a,
-    sendBinary: values.binary ?? false,
+    sendBinary,
     binaryEncoding: values.hex ? 'hex' : values.base64 ? 'base64' : null,
   };
 }
 
+/**
+ * -x MESSAGE and -f FILE, in the order given: each one message, sent first at every OPEN. A file is its
+ * exact bytes, read now (UTF-8 text unless --binary); `-f -` is stdin to its end, which main() reads.
+ */
+function parseExecute(tokens: readonly ArgToken[], binary: boolean): ExecuteMessage[] {
+  const messages: ExecuteMessage[] = [];
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.value === undefined) continue;
+    if (token.name === 'execute') messages.push(Buffer.from(token.value, 'utf8'));
+    if (token.name !== 'file') continue;
+    if (token.value === '-') {
+      if (messages.includes('stdin')) throw new UsageError('-f - reads stdin to its end: it can be given once');
+      messages.push('stdin');
+      continue;
+    }
+    const bytes = readOptionFile('--file', token.value);
+    if (!binary && !isUtf8(bytes)) throw new UsageError(`--file ${token.value} is not UTF-8 text (--binary sends it as a BINARY message)`);
+    messages.push(bytes);
+  }
+  return messages;
+}
+
 function parseCount(values: { count?: string; '1'?: boolean }): number {
-  let count = Infinity;
-  if (values.count !== undefined) {
-    count = Number(values.count);
-    if (!/^\d+$/.test(values.count) || count < 1 || !Number.isSafeInteger(count)) throw new UsageError(`--count must be a positive whole number, not ${JSON.stringify(values.count)}`);
-  }
-  if (values['1']) {
-    if (values.count !== undefined && count !== 1) throw new UsageError('-1 is --count 1; it cannot go with another --count');
-    count = 1;
-  }
-  return count;
+  const count = parseWholeNumber('--count', values.count, Infinity);
+  if (values['1'] && values.count !== undefined && count !== 1) throw new UsageError('-1 is --count 1; it cannot go with another --count');
+  return values['1'] ? 1 : count;
 }
 
 // § 6  Presentation and secrets
@@ -2407,6 +2560,8 @@ export type Shown =
 
 /** What an attempt has to say of itself, besides its connection's events. */
 export type AttemptNotice =
+  /** The attempt begins: where it connects, and through which proxy. */
+  | { type: 'connecting'; proxy: ProxyAddress | null }
   /** -v: the upgrade request as it goes out, and the proxy it goes through. */
   | { type: 'request'; proxy: ProxyAddress | null }
   /** --insecure: the server's certificate is not checked. */
@@ -2452,6 +2607,8 @@ export function describeEvent(event: ShownEvent, context: EventContext): Shown[]
   const status = (text: string): Shown => ({ to: 'status', text });
   const trace = (text: string): Shown => ({ to: 'trace', text });
   switch (event.type) {
+    case 'connecting':
+      return [status(`connecting to ${context.url}${event.proxy === null ? '' : ` through ${proxyKind(event.proxy)} proxy ${event.proxy.display}`}`)];
     case 'request':
       return describeRequest(event.proxy, context);
     case 'insecure':
@@ -2485,11 +2642,16 @@ export function describeEvent(event: ShownEvent, context: EventContext): Shown[]
   }
 }
 
+/** A proxy's kind as lines name it: HTTP, SOCKS5, SOCKS5H. */
+function proxyKind(proxy: ProxyAddress): string {
+  return proxy.kind === 'http' ? 'HTTP' : proxy.kind.toUpperCase();
+}
+
 /** -v: the request's lines (credentials by their size only), and the proxy it is tunnelled through. */
 function describeRequest(proxy: ProxyAddress | null, context: EventContext): Shown[] {
   if (!context.verbose) return [];
   const lines: Shown[] = context.connection.request.trimEnd().split('\r\n').map((line) => ({ to: 'trace', text: `> ${redactHeaderLine(line)}` }));
-  if (proxy !== null) lines.push({ to: 'trace', text: `via ${proxy.kind === 'http' ? 'HTTP' : proxy.kind.toUpperCase()} proxy ${proxy.display}: CONNECT ${context.address}` });
+  if (proxy !== null) lines.push({ to: 'trace', text: `via ${proxyKind(proxy)} proxy ${proxy.display}: CONNECT ${context.address}` });
   return lines;
 }
 
@@ -2519,7 +2681,7 @@ function describeOpen(subprotocol: string | null, agreed: readonly string[], con
 function describeClose(code: number, reason: string, initiator: 'server' | 'client', connection: ClientConnection): Shown[] {
   const json: Shown = { to: 'json', event: { type: 'close', code, reason, by: initiator } };
   const echo = initiator === 'client' && code === (connection.closeSent?.code ?? CloseCode.NO_STATUS);
-  if (echo) return [json, { to: 'status', text: 'connection closed' }];
+  if (echo) return [json, { to: 'status', text: code === CloseCode.NORMAL ? 'connection closed' : `connection closed: ${code}${reason ? ' ' + reason : ''}` }];
   const said = `${code}${reason ? ' ' + reason : ''}`;
   const text = initiator === 'server' ? `closed by server: ${said}` : `connection closed; the server closed it too: ${said}`;
   return [json, { to: exitStatusFor(connection) === ExitStatus.OK ? 'status' : 'error', text }];
@@ -2899,6 +3061,8 @@ export class Attempt implements EventContext {
   /** The state the shell last entered; step() enters the connection's state when it differs. */
   private entered: State | null = null;
   private socketClosed = false;
+  /** The TCP (or unix socket) connection was made: an error now is not "cannot connect". */
+  private connected = false;
   /** Socket reading paused until stdout drains (see Output). */
   private readingPaused = false;
   /** A 'drain' listener is on the socket (one at a time). */
@@ -2926,6 +3090,7 @@ export class Attempt implements EventContext {
     this.url = targetUrl(target);
     this.address = describeDestination(target);
     this.connection = new ClientConnection({
+      peer: `the server at ${this.address}`,
       hostHeader: hostHeader(target),
       path: target.path,
       maxMessageSize: options.maxMessageSize,
@@ -2978,6 +3143,7 @@ export class Attempt implements EventContext {
 
   async run(): Promise<AttemptResult> {
     const { options } = this;
+    this.show({ type: 'connecting', proxy: options.proxy });
     this.show({ type: 'request', proxy: options.proxy });
     // node:tls is loaded only for wss://: a ws:// run starts without it.
     if (this.target.secure) this.tls = await import('node:tls');
@@ -2995,8 +3161,17 @@ export class Attempt implements EventContext {
 
   private connect(tunnel: net.Socket | null): void {
     if (this.options.tls.insecure) this.show({ type: 'insecure' });
-    const socket = this.tls ? connectTls(this.tls, this.target, this.options.tls, tunnel) : tunnel ?? connectSocket(this.target, this.onData);
+    let socket: net.Socket;
+    try {
+      socket = this.tls ? connectTls(this.tls, this.target, this.options.tls, tunnel) : tunnel ?? connectSocket(this.target, this.onData);
+    } catch (error) {
+      // The TLS files were checked when read; whatever else TLS refuses to start with is one line too.
+      tunnel?.destroy();
+      this.socketClosed = true;
+      return this.abort('tls', `cannot connect to ${this.address}: TLS: ${(error as Error).message}`);
+    }
     this.socket = socket;
+    this.connected = tunnel !== null; // a tunnel is a connection made
     socket.setNoDelay(true);
     socket.on('connect', this.onConnect);
     socket.on('secureConnect', this.onConnect);
@@ -3013,7 +3188,10 @@ export class Attempt implements EventContext {
 
   // ---- the socket's listeners
 
-  private readonly onConnect = (): void => this.step();
+  private readonly onConnect = (): void => {
+    this.connected = true;
+    this.step();
+  };
 
   private readonly onData = (chunk: Buffer): void => {
     this.connection.receiveData(chunk);
@@ -3030,8 +3208,8 @@ export class Attempt implements EventContext {
 
   private readonly onError = (error: NodeJS.ErrnoException): void => {
     const { connection } = this;
-    if (connection.state === 'HANDSHAKING' && connection.failure === null) {
-      const tlsFailure = this.target.secure && !isSystemErrorCode(error.code);
+    const tlsFailure = this.target.secure && !isSystemErrorCode(error.code);
+    if (connection.state === 'HANDSHAKING' && connection.failure === null && (tlsFailure || !this.connected)) {
       const why = tlsFailure ? `TLS: ${error.message}` : describeSocketError(error);
       connection.abort(tlsFailure ? 'tls' : 'unreachable', `cannot connect to ${this.address}: ${why}`);
     } else {
@@ -3251,7 +3429,7 @@ export interface ClientIo {
   stdout: Writable & { isTTY?: boolean; columns?: number };
   stderr: Writable & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
-  /** Where SIGINT, SIGTERM and SIGCONT, and the process's exit, are heard: the process, or a test's stand-in. */
+  /** Where SIGINT, SIGTERM, SIGHUP and SIGCONT, and the process's exit, are heard: the process, or a test's stand-in. */
   signals: SignalSource;
   /** Stop the process as Ctrl-Z would have (raw mode turns the key into a byte). */
   suspend?: () => void;
@@ -3261,7 +3439,7 @@ export interface ClientIo {
   program?: string;
 }
 
-export type ProcessEvent = 'SIGINT' | 'SIGTERM' | 'SIGCONT' | 'exit';
+export type ProcessEvent = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGCONT' | 'exit';
 
 export interface SignalSource {
   on(event: ProcessEvent, listener: () => void): unknown;
@@ -3335,6 +3513,7 @@ export class Output implements Display {
   private readonly separator: Buffer;
   /** The input line at the bottom of the terminal, if any: cleared before each write and drawn again after. */
   private inputLine: { hide(): void; show(): void } | null = null;
+  private terminalGone = false;
 
   constructor(options: OutputOptions, io: ClientIo) {
     this.separator = Buffer.from([options.separator]);
@@ -3353,6 +3532,12 @@ export class Output implements Display {
   /** Everything printed goes above this line from now on (null: there is none). */
   setInputLine(line: { hide(): void; show(): void } | null): void {
     this.inputLine = line;
+  }
+
+  /** The terminal is gone (SIGHUP): nothing more is written to a stream that was one; files and pipes go on. */
+  loseTerminal(): void {
+    this.terminalGone = true;
+    this.inputLine = null;
   }
 
   private readonly onDrained = (): void => {
@@ -3401,6 +3586,7 @@ export class Output implements Display {
    */
   private stderrLine(code: string, text: string): void {
     this.flush();
+    if (this.terminalGone && this.stderr.isTTY) return;
     const line = `wsc: ${neutraliseControls(this.redact(text)).replace(/\n/g, '^J')}`;
     this.inputLine?.hide();
     this.stderr.write(this.timePrefix(this.stderrColor) + (this.stderrColor ? `${code}${line}${SGR.reset}` : line) + '\n');
@@ -3475,7 +3661,7 @@ export class Output implements Display {
     this.pending = [];
     this.pendingSize = 0;
     this.pendingBorrowed = false;
-    if (this.stdout.destroyed) return;
+    if (this.stdout.destroyed || (this.terminalGone && this.stdout.isTTY)) return;
     this.inputLine?.hide();
     let ok: boolean;
     if (size < COPY_LIMIT) {
@@ -3520,8 +3706,10 @@ export interface InputOptions {
   readonly separator: number;
   /** --binary: messages are bytes, sent exactly (no CR stripping, no UTF-8 repair). */
   readonly sendBinary: boolean;
-  /** -x: messages sent first each time a connection opens, before any line read. */
-  readonly execute: readonly string[];
+  /** -x and -f: messages sent first each time a connection opens, before any line read. */
+  readonly execute: readonly Buffer[];
+  /** `-f -` took stdin as one message: input has ended before it began. */
+  readonly stdinIsMessage: boolean;
 }
 
 /** What LineInput needs from its owner (ChatClient). */
@@ -3593,8 +3781,6 @@ export class LineInput {
   private readonly output: Output;
   private readonly owner: InputHost;
   private readonly options: InputOptions;
-  /** -x: messages sent first each time a connection opens, before any line read. */
-  private readonly execute: readonly Buffer[];
   private executeSent = false;
   private stdinState: StdinState = 'unread';
   private readonly pausedFor = new Set<InputPause>();
@@ -3617,7 +3803,6 @@ export class LineInput {
     this.output = output;
     this.owner = owner;
     this.options = options;
-    this.execute = options.execute.map((message) => Buffer.from(message, 'utf8'));
   }
 
   /** stdin has ended, or is a terminal (never ends by itself), or is not read at all (a consumer). */
@@ -3633,6 +3818,11 @@ export class LineInput {
     return this.queue.length;
   }
 
+  /** Input read and not sent yet: queued lines, a line begun, or the -x and -f messages before any connection. */
+  get pending(): boolean {
+    return this.queue.length > 0 || this.partial.length > 0 || (!this.executeSent && this.options.execute.length > 0);
+  }
+
   /** Lines accepted that were not sent, so far (stop() adds what is still waiting). */
   get unsent(): number {
     return this.notSent;
@@ -3643,6 +3833,7 @@ export class LineInput {
    * lines to typed() and its Ctrl-D to end().
    */
   start(typed: boolean): void {
+    if (this.options.stdinIsMessage) return this.end();
     if (!this.options.sends && !this.isTTY) return;
     this.stdinState = 'reading';
     if (typed) return;
@@ -3652,7 +3843,7 @@ export class LineInput {
 
   /** Stop reading, and say how many lines were not sent. */
   stop(): void {
-    const waiting = (this.executeSent ? 0 : this.execute.length) + this.queue.length;
+    const waiting = (this.executeSent ? 0 : this.options.execute.length) + this.queue.length;
     // A line read in part, or going out when the connection ended, was not sent either.
     this.notSent += waiting + (this.partial.length > 0 || this.lineState === 'streaming' ? 1 : 0);
     this.queue = [];
@@ -3821,7 +4012,7 @@ export class LineInput {
    * order, then a long line that waited starts going out, and reading goes on.
    */
   sendQueued(): void {
-    const lines = this.execute.concat(this.queue);
+    const lines = this.options.execute.concat(this.queue);
     this.executeSent = true;
     this.queue = [];
     this.queueBytes = 0;
@@ -4194,14 +4385,18 @@ export class TerminalLine {
   private readonly prompt: string;
   private readonly onActions: (actions: EditorAction[]) => void;
   private readonly historyFile: string | null;
+  /** Says, once, that the history could not be written. */
+  private readonly warn: (text: string) => void;
+  private historyFailed = false;
   private active = false;
   /** Output is writing: the row is cleared and will be drawn again by show(). */
   private hidden = false;
 
-  constructor(stdin: RawTerminalInput, io: ClientIo, options: { color: boolean; historyFile: string | null }, onActions: (actions: EditorAction[]) => void) {
+  constructor(stdin: RawTerminalInput, io: ClientIo, options: { color: boolean; historyFile: string | null; warn: (text: string) => void }, onActions: (actions: EditorAction[]) => void) {
     this.stdin = stdin;
     this.io = io;
     this.historyFile = options.historyFile;
+    this.warn = options.warn;
     this.editor = new LineEditor(this.loadHistory());
     this.prompt = options.color ? `${SGR.bold}${this.editor.prompt}${SGR.reset}` : this.editor.prompt;
     this.onActions = onActions;
@@ -4218,12 +4413,21 @@ export class TerminalLine {
 
   stop(): void {
     if (!this.active) return;
+    this.detach();
+    this.restore();
+  }
+
+  /** The terminal is gone (SIGHUP): nothing more is drawn, and there is nothing to put back. */
+  lose(): void {
+    if (this.active) this.detach();
+  }
+
+  private detach(): void {
     this.active = false;
     this.stdin.removeListener('data', this.onData);
     this.io.stdout.removeListener('resize', this.draw);
     this.io.signals.removeListener('exit', this.restore);
     this.io.signals.removeListener('SIGCONT', this.onContinue);
-    this.restore();
   }
 
   /** Clear the input row so that a line can be printed in its place (show() draws it again below). */
@@ -4301,8 +4505,10 @@ export class TerminalLine {
     if (this.historyFile === null || text === '') return;
     try {
       appendFileSync(this.historyFile, text + '\n', { mode: 0o600 });
-    } catch {
-      // A history that cannot be written is not worth a chat line: the session goes on without it.
+    } catch (error) {
+      // The session goes on without it, and the user is told once.
+      if (!this.historyFailed) this.warn(`cannot write the history to ${this.historyFile}: ${describeFileError(error as NodeJS.ErrnoException)}; going on without it`);
+      this.historyFailed = true;
     }
   }
 }
@@ -4327,8 +4533,9 @@ async function askForPassword(user: string, io: ClientIo): Promise<string | numb
  * nothing, cancel (null). What was typed after Enter is left on stdin, for the chat.
  */
 function readHidden(stdin: RawTerminalInput, stderr: Writable, prompt: string): Promise<string | null> {
-  stderr.write(prompt);
+  // Raw mode (no echo) first: what is typed as soon as the prompt shows must not be echoed.
   stdin.setRawMode(true);
+  stderr.write(prompt);
   return new Promise((resolve) => {
     const keys = new KeyReader();
     const decoder = new StringDecoder('utf8');
@@ -4395,7 +4602,11 @@ class ChatClient implements AttemptHost, InputHost {
   private sendCredentials = true;
   private attempt: Attempt | null = null;
   /** The user asked to quit: closed with this as soon as the connection is open. */
-  private quitRequest: { code: number; reason: string } | null = null;
+  /**
+   * The client is to close with this, as soon as the connection is open: because input ended (what was read
+   * goes first, and --reconnect retries until it has), or because the user quit (which ends the retrying).
+   */
+  private quitRequest: { code: number; reason: string; byUser: boolean } | null = null;
   private interrupts = 0;
   private readonly backoffTimer = new Timer(() => this.endBackoff());
   /** -w: after input ended, how long to keep receiving before closing. */
@@ -4414,38 +4625,54 @@ class ChatClient implements AttemptHost, InputHost {
     this.io = io;
     this.target = options.target;
     const sends = options.target.role !== 'consumer';
-    this.input = new LineInput(io, output, { ...options, sends }, this);
+    // `-f -`: main() has read stdin, to its end, into its message.
+    const execute = options.execute.map((message) => (message === 'stdin' ? options.stdinMessage ?? EMPTY : message));
+    this.input = new LineInput(io, output, { ...options, sends, execute, stdinIsMessage: options.stdinMessage !== null }, this);
     const raw = sends ? rawTerminal(io) : null;
-    this.terminalLine = raw && new TerminalLine(raw, io, { color: output.colorful, historyFile: options.historyFile }, this.onEditorActions);
+    const warn = (text: string) => output.error(text);
+    this.terminalLine = raw && new TerminalLine(raw, io, { color: output.colorful, historyFile: options.historyFile, warn }, this.onEditorActions);
     this.interactive = sends && this.input.isTTY;
   }
 
   async run(): Promise<number> {
     this.listen(true);
-    let status: number = ExitStatus.FAILURE;
-    let redirects = 0;
-    for (let attempt = 0; ; attempt++) {
-      const result = await this.connectOnce();
-      status = result.status;
-      if (result.redirect) {
-        if (!this.followRedirect(result.redirect, redirects++)) break;
-        attempt--;
-        continue;
-      }
-      if (!this.options.reconnect || !result.retry || this.quitRequest) break;
-      if (result.openMs >= STABLE_CONNECTION_MS) attempt = 0;
-      await this.backOff(attempt);
-      if (this.quitRequest) break;
+    let status: number;
+    try {
+      status = await this.attempts();
+    } finally {
+      // Whatever happened, stdin, the terminal and the signals are let go.
+      this.waitTimer.clear();
+      this.backoffTimer.clear();
+      this.listen(false);
     }
-    this.waitTimer.clear();
-    this.listen(false);
-    // A script must be able to tell that input was lost, or that the answer never came.
+    // A script must be able to tell that input was lost, or that the answer never came (a failure says why itself).
     if (this.input.unsent > 0) status = ExitStatus.FAILURE;
-    if (this.options.count !== Infinity && this.shown < this.options.count) {
+    if (status === ExitStatus.OK && this.shown < this.options.count && this.options.count !== Infinity) {
       this.output.error(`got ${this.shown} of ${this.options.count} message${this.options.count === 1 ? '' : 's'}`);
       status = ExitStatus.FAILURE;
     }
     return status;
+  }
+
+  /**
+   * Attempt, follow a redirect (-L), back off (--reconnect), attempt again; the last attempt's status. With
+   * --reconnect, input that ended before it could be sent is retried until it is; the user's quit stops that.
+   */
+  private async attempts(): Promise<number> {
+    let redirects = 0;
+    for (let attempt = 0; ; attempt++) {
+      const result = await this.connectOnce();
+      if (result.redirect) {
+        if (!this.followRedirect(result.redirect, redirects++)) return result.status;
+        attempt--;
+        continue;
+      }
+      if (!this.options.reconnect || !result.retry || this.quitRequest?.byUser) return result.status;
+      if (this.quitRequest !== null && !this.input.pending) return result.status;
+      if (result.openMs >= STABLE_CONNECTION_MS) attempt = 0;
+      await this.backOff(attempt);
+      if (this.quitRequest?.byUser) return result.status;
+    }
   }
 
   /** Input, signals, stdout errors and the terminal line: on for the client's life, then off. */
@@ -4463,8 +4690,26 @@ class ChatClient implements AttemptHost, InputHost {
     const method = on ? 'on' : 'removeListener';
     this.io.signals[method]('SIGINT', this.interrupt);
     this.io.signals[method]('SIGTERM', this.interrupt);
+    this.io.signals[method]('SIGHUP', this.hangUp);
     this.output.stdout[method]('error', this.onStdoutError);
+    this.io.stdin[method]('error', this.onStdinError);
   }
+
+  /**
+   * SIGHUP: the terminal is gone (its window was closed). A quit with 1001, going away, that writes nothing
+   * more to it; with no connection open, the attempt ends at once, as an interrupt does.
+   */
+  private readonly hangUp = (): void => {
+    this.terminalLine?.lose();
+    this.output.loseTerminal();
+    if (this.openAttempt === null) return this.interrupt();
+    this.quit(CloseCode.GOING_AWAY);
+  };
+
+  /** stdin failed (EIO from a terminal that hung up, say): for the client, input has ended. */
+  private readonly onStdinError = (): void => {
+    if (!this.input.finished) this.input.end();
+  };
 
   private readonly onStdoutError = (error: NodeJS.ErrnoException): void => {
     // The reader went away (`| head -1`): leave quietly, telling the server we are going away.
@@ -4530,6 +4775,7 @@ class ChatClient implements AttemptHost, InputHost {
   opened(attempt: Attempt): void {
     this.everOpened = true;
     this.input.sendQueued();
+    if (this.shown >= this.options.count) this.quit(CloseCode.NORMAL); // --count 0: connect, send what waited, close
     if (this.quitRequest) attempt.close(this.quitRequest.code, this.quitRequest.reason);
     else this.startWaitWhenInputDone();
   }
@@ -4584,7 +4830,7 @@ class ChatClient implements AttemptHost, InputHost {
    * nor --count), or keep receiving: for the -w wait, or until --count messages came.
    */
   inputEnded(): void {
-    if (this.input.isTTY || (this.options.waitMs === null && this.options.count === Infinity)) this.quit(CloseCode.NORMAL);
+    if (this.input.isTTY || (this.options.waitMs === null && this.options.count === Infinity)) this.quit(CloseCode.NORMAL, '', false);
     else this.startWaitWhenInputDone();
   }
 
@@ -4659,24 +4905,29 @@ class ChatClient implements AttemptHost, InputHost {
 
   // ---- quitting
 
-  private quit(code: number, reason = ''): void {
+  private quit(code: number, reason = '', byUser = true): void {
     this.input.quit();
-    this.quitRequest = { code, reason };
+    this.quitRequest = { code, reason, byUser };
     this.endBackoff();
     // Before OPEN the quit waits, so that the lines typed before it go first (see opened).
     if (this.attempt && this.attempt.state !== 'HANDSHAKING') this.attempt.close(code, reason);
   }
 
+  /**
+   * Ctrl-C or SIGTERM: close with 1000. While no connection is open there is nothing to close: the attempt
+   * ends at once (exit 1). A second one exits without waiting for the server.
+   */
   private readonly interrupt = (): void => {
     this.interrupts++;
-    if (this.interrupts > 1) {
-      this.output.error('interrupted again: exiting without waiting for the server');
-      this.quitRequest ??= { code: CloseCode.NORMAL, reason: '' };
+    const open = this.openAttempt !== null;
+    if (this.interrupts > 1 || !open) {
+      if (open) this.output.error('interrupted again: exiting without waiting for the server');
+      this.input.quit();
+      this.quitRequest = { code: CloseCode.NORMAL, reason: '', ...this.quitRequest, byUser: true };
       this.endBackoff();
-      this.attempt?.abort('interrupted', 'interrupted');
+      this.attempt?.abort('interrupted', open ? 'interrupted' : 'interrupted while connecting');
       return;
     }
-    if (this.attempt?.state === 'HANDSHAKING') this.output.status('closing as soon as the connection opens (Ctrl-C again to exit now)');
     this.quit(CloseCode.NORMAL);
   };
 }
@@ -4691,12 +4942,15 @@ class ChatClient implements AttemptHost, InputHost {
 export async function main(argv: string[], io: ClientIo = processIo()): Promise<number> {
   const program = io.program ?? 'wsc';
   let options: CliOptions | 'help' | 'version';
+  const usageError = (error: UsageError) => {
+    io.stderr.write(`wsc: ${redactUrlPasswords(error.message)}\nTry '${program} --help' for more information.\n`);
+    return ExitStatus.USAGE;
+  };
   try {
     options = parseCommandLine(argv, io.env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`wsc: ${redactUrlPasswords(error.message)}\n${error.showUsage ? `${usage(program)}\n` : ''}`);
-    return ExitStatus.USAGE;
+    return usageError(error);
   }
   if (options === 'help' || options === 'version') {
     io.stdout.write(options === 'help' ? `${usage(program)}\n` : `wsc ${VERSION}\n`);
@@ -4710,8 +4964,20 @@ export async function main(argv: string[], io: ClientIo = processIo()): Promise<
     options = withPassword(options, password);
   }
   for (const warning of options.warnings) io.stderr.write(`wsc: ${warning}\n`);
+  if (options.execute.includes('stdin')) {
+    const message = await readToEnd(io.stdin);
+    if (!options.sendBinary && !isUtf8(message)) return usageError(new UsageError('-f -: stdin is not UTF-8 text (--binary sends it as a BINARY message)'));
+    options = Object.freeze({ ...options, stdinMessage: message });
+  }
   const output = new Output(Object.freeze({ ...options, secrets: secretsOf(options) }), io);
   return new ChatClient(options, output, io).run();
+}
+
+/** `-f -`: stdin to its end, as one message. */
+async function readToEnd(stdin: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks);
 }
 
 function isEntryPoint(): boolean {
@@ -4724,14 +4990,28 @@ function isEntryPoint(): boolean {
   }
 }
 
+/**
+ * The process does not outlive its answer by more than a second, whatever is left open (a stdin that never
+ * ends, a socket): only stdout and stderr still handing their last bytes to a slow reader are waited for.
+ */
+function exitWhenWritten(): void {
+  if (process.stdout.writableLength > 0 || process.stderr.writableLength > 0) setTimeout(exitWhenWritten, 100).unref();
+  else process.exit();
+}
+
 if (isEntryPoint()) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`wsc: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
-      process.exitCode = ExitStatus.FAILURE;
-    },
-  );
+  main(process.argv.slice(2))
+    .then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (error: unknown) => {
+        // Not an expected failure (those are one line and an exit status): one line still; WSC_DEBUG=1 shows where.
+        const debug = Boolean(process.env.WSC_DEBUG);
+        const detail = error instanceof Error ? (debug ? error.stack : error.message) : String(error);
+        process.stderr.write(`wsc: internal error: ${detail}${debug ? '' : ' (WSC_DEBUG=1 shows where)'}\n`);
+        process.exitCode = ExitStatus.FAILURE;
+      },
+    )
+    .finally(() => setTimeout(exitWhenWritten, 1000).unref());
 }

@@ -22,6 +22,8 @@ async function authorizationSent(args: string[], env: NodeJS.ProcessEnv = {}) {
     const seen = server.nextConnection();
     const client = runInProcess([...args, `ws://127.0.0.1:${server.port}/consumer`], { env });
     const connection = await Promise.race([seen, client.exit.then(() => null)]);
+    // Once it is open: a quit before OPEN ends the attempt at once, with exit 1.
+    if (connection !== null) await client.waitFor('stderr', 'connected to').catch(() => {});
     client.kill('SIGTERM');
     return { authorization: connection?.request.headers.authorization, status: await client.exit, stderr: client.stderr() };
   } finally {
@@ -56,7 +58,7 @@ t.test('bad credential sources are usage errors, one line each', async (t) => {
   const noColon = join(dir, 'no-colon');
   writeFileSync(noColon, 'justauser\n', { mode: 0o600 });
   for (const [args, env, message] of [
-    [['--auth-file', join(dir, 'missing')], {}, /^wsc: cannot read the --auth-file file: ENOENT/],
+    [['--auth-file', join(dir, 'missing')], {}, /^wsc: --auth-file: cannot read [^ ]*missing: no such file or directory\n/],
     [['--auth-file', empty], {}, /^wsc: the --auth-file file .* is empty\n/],
     [['--auth-file', noColon], {}, /^wsc: --auth-file .* must hold USER:PASSWORD on its first line\n/],
     [['--auth', 'a:b', '--auth-file', noColon], {}, /^wsc: --auth and --auth-file are alternatives: give one\n/],
@@ -108,7 +110,7 @@ t.test('while it runs, the process list shows the URL, not the arguments that ho
   const server = await startChatServer({ port: 0 });
   t.teardown(() => server.close());
   const client = runClient(['--auth', `alice:${SECRET}`, '--passphrase', SECRET, `ws://127.0.0.1:${server.port}/consumer`]);
-  await client.waitFor('stderr', 'connected');
+  await client.waitFor('stderr', 'connected to');
   const commandLine = readFileSync(`/proc/${client.child.pid}/cmdline`, 'utf8');
   client.kill('SIGTERM');
   t.equal(await client.exit, 0);
@@ -129,7 +131,7 @@ t.test('--auth USER on a terminal: the password is asked for without echo', { sk
   t.equal(request.headers.authorization, basic(`alice:${SECRET}`), 'the typed password is sent');
   ws.close(1000);
   t.equal(await run.exit, 0);
-  t.notOk(run.screen().includes(SECRET), 'the password never reached the screen');
+  t.notOk(run.screen().includes(SECRET), `the password never reached the screen: ${JSON.stringify(run.screen())}`);
   t.match(run.screen(), /Password for alice: \r?\n/, 'a newline after the hidden input');
 
   // Keys that send escape sequences (Up, Left) are keys, never part of the password: "pw", Up, Left, "x".

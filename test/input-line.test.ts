@@ -32,7 +32,7 @@ function fakeTerminal() {
 
 function startLine(term: ReturnType<typeof fakeTerminal>) {
   const actions: EditorAction[] = [];
-  const line = new TerminalLine(term.stdin, term.io, { color: false, historyFile: null }, (more) => actions.push(...more));
+  const line = new TerminalLine(term.stdin, term.io, { color: false, historyFile: null, warn: () => {} }, (more) => actions.push(...more));
   line.start();
   return { line, actions };
 }

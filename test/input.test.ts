@@ -204,7 +204,7 @@ t.test('LineInput alone: a line lost at its last fragment is counted once, and t
   const fragments: boolean[] = [];
   // The owner takes every fragment but the last: the connection closed just before the long line ended.
   const owner = { sendLines: (sent: readonly Buffer[]) => (lines.push(...sent.map(String)), 0), sendFragment: (_: Buffer, { last }: { last: boolean }) => (fragments.push(last), !last), inputEnded() {} };
-  const input = new LineInput(io, output, { sends: true, separator: 0x0a, sendBinary: false, execute: [] }, owner);
+  const input = new LineInput(io, output, { sends: true, separator: 0x0a, sendBinary: false, execute: [], stdinIsMessage: false }, owner);
   input.start(false);
   stdin.write(Buffer.alloc(1_200_000, 'a'));
   stdin.write('the long line ends\nthe next line\n');

@@ -75,7 +75,8 @@ t.test('a proxy that refuses CONNECT: its status line is reported', async (t) =>
   t.teardown(() => proxy.close());
   const client = runInProcess(['--proxy', `127.0.0.1:${proxy.port}`, '127.0.0.1', '9', 'consumer']);
   t.equal(await client.exit, 1);
-  t.equal(client.stderr(), `wsc: proxy 127.0.0.1:${proxy.port} refused CONNECT to 127.0.0.1:9: HTTP/1.1 407 Proxy Authentication Required\n`);
+  t.equal(client.stderr(), `wsc: connecting to ws://127.0.0.1:9/consumer through HTTP proxy 127.0.0.1:${proxy.port}\n` +
+    `wsc: proxy 127.0.0.1:${proxy.port} refused CONNECT to 127.0.0.1:9: HTTP/1.1 407 Proxy Authentication Required\n`);
 });
 
 t.test('wss:// through a CONNECT tunnel: TLS end to end, the proxy sees only the CONNECT', { skip: !hasOpenssl && 'openssl is not installed' }, async (t) => {
@@ -142,7 +143,8 @@ t.test('SOCKS5 with a user name and password (RFC 1929); kept out of status line
 
   const wrong = runInProcess(['--proxy', `socks5h://alice:wrong-pass@127.0.0.1:${socks.port}`, `ws://127.0.0.1:${server.port}/producer`], { stdin: 'ignore' });
   t.equal(await wrong.exit, 1);
-  t.equal(wrong.stderr(), `wsc: proxy 127.0.0.1:${socks.port}: the proxy refused the user name and password (SOCKS5 authentication status 1)\n`);
+  t.equal(wrong.stderr(), `wsc: connecting to ws://127.0.0.1:${server.port}/producer through SOCKS5H proxy 127.0.0.1:${socks.port}\n` +
+    `wsc: proxy 127.0.0.1:${socks.port}: the proxy refused the user name and password (SOCKS5 authentication status 1)\n`);
   const none = runInProcess(['--proxy', `socks5h://127.0.0.1:${socks.port}`, `ws://127.0.0.1:${server.port}/producer`], { stdin: 'ignore' });
   t.equal(await none.exit, 1);
   t.match(none.stderr(), /the proxy accepts none of the offered ways to authenticate/);
@@ -153,7 +155,8 @@ t.test('a SOCKS5 proxy that refuses: each reply code is one line', async (t) => 
     const socks = await startSocksServer({ refuse: code });
     const client = runInProcess(['--proxy', `socks5h://127.0.0.1:${socks.port}`, 'ws://far.example:8001/consumer'], { stdin: 'ignore' });
     t.equal(await client.exit, 1, `reply ${code}: exit 1`);
-    t.equal(client.stderr(), `wsc: proxy 127.0.0.1:${socks.port}: ${words} (SOCKS5 reply ${code})\n`, `reply ${code}: one line`);
+    t.equal(client.stderr(), `wsc: connecting to ws://far.example:8001/consumer through SOCKS5H proxy 127.0.0.1:${socks.port}\n` +
+      `wsc: proxy 127.0.0.1:${socks.port}: ${words} (SOCKS5 reply ${code})\n`, `reply ${code}: one line`);
     await socks.close();
   }
 });

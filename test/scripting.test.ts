@@ -79,7 +79,7 @@ t.test('a refused upgrade shows the start of the body', async (t) => {
   t.teardown(() => server.close());
   const run = runInProcess([`ws://127.0.0.1:${server.port}/socket?token=old`], { stdin: 'ignore' });
   t.equal(await run.exit, 1);
-  t.equal(run.stderr(), 'wsc: server refused the upgrade: HTTP/1.1 403 Forbidden — token expired\n');
+  t.equal(run.stderr(), `wsc: connecting to ws://127.0.0.1:${server.port}/socket?token=old\nwsc: server refused the upgrade: HTTP/1.1 403 Forbidden — token expired\n`);
 });
 
 t.test('--timestamps: each message and status line starts with the local time; JSON events carry ts', async (t) => {

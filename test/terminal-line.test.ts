@@ -84,7 +84,7 @@ async function connected(t: { teardown(fn: () => unknown): void }, extraArgs: st
   const received: string[] = [];
   const closed = new Promise<number>((resolve) => peer.on('close', (code) => resolve(code)));
   peer.on('message', (data) => received.push(data.toString()));
-  await pane.waitForScreen((rows) => rows.at(-1) === '>', 'the prompt');
+  await pane.waitForScreen((rows) => rows.at(-1) === '>' && rows.some((row) => row.includes('connected to')), 'the prompt, connected');
   return { server, pane, peer, received, closed };
 }
 
@@ -204,7 +204,7 @@ t.test('a second Ctrl-C exits at once when the server does not answer the CLOSE'
   t.teardown(() => server.close());
   const pane = startPane(['127.0.0.1', String(server.port), 'both']);
   t.teardown(() => pane.kill());
-  await pane.waitForScreen((rows) => rows.at(-1) === '>', 'the prompt');
+  await pane.waitForScreen((rows) => rows.at(-1) === '>' && rows.some((row) => row.includes('connected to')), 'the prompt, connected');
   pane.keys('C-c');
   await until(() => closeSeen, 'the CLOSE');
   pane.keys('C-c');

@@ -58,10 +58,10 @@ t.test('a missing or refused socket: one line naming the path, exit 1', async (t
   const missing = join(dir, 'missing.sock');
   const gone = runInProcess(['--unix-socket', missing, 'ws://localhost/'], { stdin: 'ignore' });
   t.equal(await gone.exit, 1);
-  t.equal(gone.stderr(), `wsc: cannot connect to unix socket ${missing}: no such socket\n`);
+  t.equal(gone.stderr(), `wsc: connecting to ws+unix://${missing}:/\nwsc: cannot connect to unix socket ${missing}: no such socket\n`);
   const notASocket = join(dir, 'plain-file');
   writeFileSync(notASocket, '');
   const refused = runInProcess([`ws+unix://${notASocket}:/`], { stdin: 'ignore' });
   t.equal(await refused.exit, 1);
-  t.equal(refused.stderr(), `wsc: cannot connect to unix socket ${notASocket}: connection refused\n`);
+  t.equal(refused.stderr(), `wsc: connecting to ws+unix://${notASocket}:/\nwsc: cannot connect to unix socket ${notASocket}: connection refused\n`);
 });
