@@ -32,7 +32,24 @@ t.test('--slash: /ping, /pong, /close CODE REASON, // escapes; invalid codes ref
   t.match(result.stderr, /\/close: 999 is not a close code that may be sent/);
   t.match(result.stderr, /\/bogus: unknown command/);
   t.match(result.stderr, /1 input line was not sent/, 'the line after /close is reported, not silently lost');
-  t.equal(result.status, 1, 'a closure with 4000 is not a normal closure');
+  t.equal(result.status, 1, 'a line was not sent');
+
+  // A close the user asked for is no failure: the server's echo of its code ends the run with 0, and is named.
+  const asked = await runAgainstFakeServer(async (session) => {
+    const closeFrame = await session.waitForClose();
+    await session.send([close(closeFrame.payload.readUInt16BE(0), closeFrame.payload.subarray(2).toString())]);
+    session.end();
+  }, ['producer', '--slash'], { input: '/close 4000 bye\n' });
+  t.equal(asked.status, 0, asked.stderr);
+  t.match(asked.stderr, /wsc: connection closed: 4000 bye\n/);
+  // The server's own 4000 is still the server's code, not an answer: exit 1.
+  const theirs = await runAgainstFakeServer(async (session) => {
+    await session.send([close(4000, 'theirs')]);
+    await session.waitForClose();
+    session.end();
+  }, ['consumer']);
+  t.equal(theirs.status, 1);
+  t.match(theirs.stderr, /closed by server: 4000 theirs/);
 
   const quit = await runAgainstFakeServer(async (session) => {
     await session.waitForClose();
@@ -123,6 +140,24 @@ t.test('a streamed line is repaired as a whole line would be: a character cut be
   t.equal(messages.length, 1);
   t.equal(messages[0]!.toString('utf8'), `${'a'.repeat(MiB + 5)}é${'b'.repeat(MiB)}\uFFFD${'c'.repeat(10)}`, 'é whole, FF as U+FFFD, no CR');
   t.equal(client.stderr().match(/not valid UTF-8/g)?.length, 1, 'one warning');
+});
+
+t.test('a streamed line: a 4-byte character cut after its first, second or third byte between two pieces stays whole', async (t) => {
+  const server = await recordingServer(t);
+  const piece = MiB + 7;
+  const body = Buffer.alloc(3 * piece + 10, 'a');
+  const emoji = Buffer.from('😀'); // F0 9F 98 80
+  // The cut after piece k falls after k bytes of the k-th emoji.
+  for (let k = 1; k <= 3; k++) emoji.copy(body, k * piece - k);
+  const client = runInProcess(['127.0.0.1', String(server.port), 'producer']);
+  await client.waitFor('stderr', 'connected');
+  await pipeIn(client.stdin!, Buffer.concat([body, Buffer.from('\n')]), piece);
+  client.stdin!.end();
+  t.equal(await client.exit, 0, client.stderr());
+  const { data, messages } = messagesFrom(server.sessions[0]!.frames);
+  t.ok(data.length >= 3, `sent in ${data.length} fragments`);
+  t.ok(messages[0]!.equals(body), 'every emoji whole: the exact bytes');
+  t.notMatch(client.stderr(), /not valid UTF-8/, 'nothing to repair');
 });
 
 t.test('--binary -0: a big message goes out in BINARY fragments, byte for byte', async (t) => {

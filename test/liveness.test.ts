@@ -132,3 +132,27 @@ t.test('reconnect: the -x messages go at every OPEN (the subscription is renewed
   t.equal(await client.exit, 0);
   t.same(received, [['subscribe prices', 'typed once'], ['subscribe prices']], '-x on both connections, the line on the first only');
 });
+
+t.test('reconnect: input that ended while the server was down is kept and retried until it is sent; the user\'s quit ends that', async (t) => {
+  const freePort = async () => {
+    const probe = await startChatServer({ port: 0 });
+    await probe.close();
+    return probe.port;
+  };
+  const port = await freePort();
+  const client = runInProcess(['--reconnect', '127.0.0.1', String(port), 'producer'], { input: '1\n2\n3\n', killAfterMs: 30_000 });
+  await client.waitFor('stderr', /reconnecting in [\d.]+ s \(attempt 1, 3 lines queued\)/);
+  const server = await startChatServer({ port });
+  t.teardown(() => server.close());
+  const received: string[] = [];
+  server.wss.on('connection', (ws: WebSocket) => ws.on('message', (data) => received.push(data.toString())));
+  t.equal(await client.exit, 0, `sent, then closed normally: ${client.stderr()}`);
+  t.same(received, ['1', '2', '3']);
+  t.notMatch(client.stderr(), /not sent/);
+
+  const quitter = runInProcess(['--reconnect', '127.0.0.1', String(await freePort()), 'producer'], { input: 'a\nb\n', killAfterMs: 30_000 });
+  await quitter.waitFor('stderr', 'reconnecting in');
+  quitter.kill('SIGINT');
+  t.equal(await quitter.exit, 1, 'the user quit: no more retries');
+  t.match(quitter.stderr(), /wsc: 2 input lines were not sent\n$/);
+});

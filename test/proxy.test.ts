@@ -173,3 +173,32 @@ t.test('wss:// through SOCKS5: TLS end to end, verified against --ca', { skip: !
   t.equal(await client.exit, 0);
   t.same(socks.requests, [{ type: 'ipv4', host: '127.0.0.1', port, user: null }]);
 });
+
+t.test('a strict SOCKS5 proxy: RFC 1929\'s version byte is checked; a reply whose bound address is IPv6 or a name is read to its end', async (t) => {
+  const server = await startChatServer({ port: 0, echo: true });
+  t.teardown(() => server.close());
+  for (const bound of ['ipv4', 'ipv6', 'domain'] as const) {
+    const socks = await startSocksServer({ credentials: { user: 'alice', password: 'pw-1929' }, bound });
+    const client = runInProcess(['--proxy', `socks5h://alice:pw-1929@127.0.0.1:${socks.port}`, '--count', '1', `ws://127.0.0.1:${server.port}/both`], { input: `through ${bound}\n` });
+    t.equal(await client.exit, 0, `bound address ${bound}: ${client.stderr()}`);
+    // A wrong length for the bound address would eat the 101's first bytes, or leave some of the reply before it.
+    t.equal(client.stdout(), `through ${bound}\n`, `bound address ${bound}: the upgrade after the reply is intact`);
+    t.equal(socks.requests[0]?.user, 'alice', 'the proxy took the credentials');
+    await socks.close();
+  }
+});
+
+t.test('SOCKS5 replies that say the destination cannot be reached are retried under --reconnect; the others are not', async (t) => {
+  const retried = new Set([1, 3, 4, 5, 6]);
+  for (const code of [1, 2, 3, 4, 5, 6, 7, 8]) {
+    const socks = await startSocksServer({ refuse: code });
+    const client = runInProcess(['--reconnect', '--proxy', `socks5h://127.0.0.1:${socks.port}`, 'ws://far.example:8001/consumer'], { stdin: 'ignore' });
+    if (retried.has(code)) {
+      await client.waitFor('stderr', 'reconnecting in');
+      client.kill('SIGINT');
+    }
+    t.equal(await client.exit, 1, `reply ${code}: exit 1`);
+    t.equal(/reconnecting in/.test(client.stderr()), retried.has(code), `reply ${code}: ${retried.has(code) ? 'retried' : 'not retried'}`);
+    await socks.close();
+  }
+});

@@ -91,6 +91,25 @@ cases.push({
   send: [close(1000)], expect: { stdout: 'early\n', pongs: ['early'], close: 1000, status: 0 },
 });
 cases.push({ id: 'h.12', name: 'Connection: keep-alive, Upgrade and mixed case are accepted', respond: respondWith((r) => r.replace('Connection: Upgrade', 'CONNECTION: keep-alive, Upgrade').replace('Upgrade: websocket', 'upgrade: WebSocket')), send: [text('ok'), close(1000)], expect: { stdout: 'ok\n', close: 1000, status: 0 } });
+cases.push({
+  id: 'h.14', name: 'a server that does not speak HTTP (SSH) and keeps the connection open: said at once, quoted', respond: () => 'SSH-2.0-OpenSSH_9.2\r\n', deliveries: ['whole'],
+  script: async (s) => void (await s.waitForEnd(3000).catch(() => {})),
+  expect: { ...noFrames, stderr: /\nwsc: the server at 127\.0\.0\.1:\d+ does not speak HTTP: it sent 'SSH-2\.0-OpenSSH_9\.2'\n$/, also: (result, t) => t.ok(result.run.elapsedMs() < 2000, `told in ${result.run.elapsedMs()} ms, not after the connect timeout`) },
+});
+cases.push({
+  id: 'h.15', name: 'random bytes instead of HTTP: controls shown escaped, judged on the first byte', respond: () => Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x1b, 0x5b]), deliveries: ['whole'],
+  script: async (s) => void (await s.waitForEnd(3000).catch(() => {})),
+  expect: { ...noFrames, stderr: /does not speak HTTP: it sent '\\x16\\x03\\x01\\x00\\xa5\\x01\\x1b\['\n$/ },
+});
+cases.push({
+  id: 'h.16', name: 'HTTP/2 is not HTTP/1.1', respond: () => 'HTTP/2 101\r\n\r\n', deliveries: ['whole'],
+  expect: { ...noFrames, stderr: /does not speak HTTP: it sent 'HTTP\/2 101'/ },
+});
+cases.push({
+  id: 'h.17', name: 'a reset after the connection was made: said so, not "cannot connect"', respond: () => null, deliveries: ['whole'],
+  script: async (s) => void s.socket.resetAndDestroy(),
+  expect: { ...noFrames, stderr: /the server at 127\.0\.0\.1:\d+ closed the connection during the handshake: connection reset by peer\n$/ },
+});
 cases.push({ id: 'h.13', name: 'the server closes during the handshake', respond: () => 'HTTP/1.1 101 Switching', script: async (s) => s.end(), deliveries: ['whole'], expect: { ...noFrames, stderr: /the server at 127\.0\.0\.1:\d+ closed the connection during the handshake\n/ } });
 
 // Connection faults.

@@ -124,3 +124,59 @@ t.test('--count N waits for its N messages whatever stdin does: the README recip
   t.equal(await bounded.exit, 1, '-w bounds the wait');
   t.match(bounded.stderr(), /got \d+ of 100 messages/);
 });
+
+t.test('-f FILE: the file\'s exact bytes as one message, in order with -x; --binary makes it BINARY; -f - is stdin to its end', async (t) => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'wsc-file-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const echo = await startEchoServer(t, { tagged: true });
+  writeFileSync(join(dir, 'request.json'), '{\n  "id": 7,\n  "method": "ping"\n}\n');
+  const random = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 131 + 7) % 256)); // NUL and newline bytes among them
+  writeFileSync(join(dir, 'blob.bin'), random);
+  const text = runInProcess(['-x', 'first', '-f', join(dir, 'request.json'), '-x', 'last', '--count', '3', `${echo.url}/`], { stdin: 'ignore' });
+  t.equal(await text.exit, 0, text.stderr());
+  t.same(echo.received.map((m) => [m.binary, m.data.toString()]), [[false, 'first'], [false, '{\n  "id": 7,\n  "method": "ping"\n}\n'], [false, 'last']], 'in order, the file whole with its final newline');
+  const binary = runInProcess(['--binary', '-f', join(dir, 'blob.bin'), '--count', '1', `${echo.url}/`], { stdin: 'ignore' });
+  t.equal(await binary.exit, 0, binary.stderr());
+  t.ok(echo.received[3]?.binary && echo.received[3].data.equals(random), 'one BINARY message of 3,000 exact bytes, not split at NUL or newline');
+  const notText = runInProcess(['-f', join(dir, 'blob.bin'), `${echo.url}/`], { stdin: 'ignore' });
+  t.equal(await notText.exit, 2);
+  t.match(notText.stderr(), /^wsc: --file \S+blob\.bin is not UTF-8 text \(--binary sends it as a BINARY message\)\n/);
+  const fromStdin = runInProcess(['-f', '-', '--count', '1', `${echo.url}/`], { input: 'line one\nline two\n' });
+  t.equal(await fromStdin.exit, 0, fromStdin.stderr());
+  t.equal(echo.received[4]?.data.toString(), 'line one\nline two\n', 'stdin to its end, as one message');
+  const stdinNotText = runInProcess(['-f', '-', `${echo.url}/`], { input: Buffer.from([0xff, 0xfe]) });
+  t.equal(await stdinNotText.exit, 2);
+  t.match(stdinNotText.stderr(), /^wsc: -f -: stdin is not UTF-8 text/);
+});
+
+t.test('--count 0: connect, send what -x has, close; -1 after a refused upgrade says only why it was refused', async (t) => {
+  const echo = await startEchoServer(t, { tagged: true });
+  const zero = runInProcess(['-x', 'ping', '--count', '0', `${echo.url}/`]); // stdin never ends
+  t.equal(await zero.exit, 0, zero.stderr());
+  t.equal(zero.stdout(), '', 'nothing printed');
+  t.same(echo.received.map((m) => m.data.toString()), ['ping']);
+  const server = await startFakeServer({ respond: () => 'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n' });
+  t.teardown(() => server.close());
+  const refused = runInProcess(['-1', `ws://127.0.0.1:${server.port}/`], { stdin: 'ignore' });
+  t.equal(await refused.exit, 1);
+  t.match(refused.stderr(), /server refused the upgrade: HTTP\/1\.1 403 Forbidden\n$/);
+  t.notMatch(refused.stderr(), /got 0 of 1/, 'no count line after a failure that says why');
+});
+
+t.test('SIGTERM (or Ctrl-C) while connecting ends at once with exit 1: there is nothing to close yet', async (t) => {
+  const { createServer } = await import('node:net');
+  const silent = createServer((socket) => socket.on('error', () => {})); // accepts, never answers
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => silent.close());
+  const port = (silent.address() as AddressInfo).port;
+  const run = runInProcess([`ws://127.0.0.1:${port}/`], { input: 'queued\n' });
+  await run.waitFor('stderr', `connecting to ws://127.0.0.1:${port}/`);
+  const before = Date.now();
+  run.kill('SIGTERM');
+  t.equal(await run.exit, 1);
+  t.ok(Date.now() - before < 1000, 'at once, not after the connect timeout');
+  t.match(run.stderr(), /wsc: interrupted while connecting\nwsc: 1 input line was not sent\n$/);
+});

@@ -227,3 +227,40 @@ t.test('--history FILE: lines are kept across sessions', { skip }, async (t) => 
   await until(() => second.received.length === 1, 'the recalled line');
   t.same(second.received, ['remember me'], 'Up recalls the last session\'s line');
 });
+
+t.test('Ctrl-C while connecting: a status line says where it connects; Ctrl-C ends at once, exit 1, terminal restored', { skip }, async (t) => {
+  const { createServer } = await import('node:net');
+  const silent = createServer((socket) => socket.on('error', () => {})); // accepts, never answers
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => silent.close());
+  const { port } = silent.address() as import('node:net').AddressInfo;
+  const pane = startPane(['127.0.0.1', String(port), 'both']);
+  t.teardown(() => pane.kill());
+  await pane.waitForScreen((rows) => rows.some((row) => row === `wsc: connecting to ws://127.0.0.1:${port}/both`), 'the connecting line');
+  pane.keys('C-c');
+  t.equal(await pane.exitStatus(2000), 1, 'exit 1 at once, not after the 10 s connect timeout');
+  t.match(pane.screen().rows.join('\n'), 'wsc: interrupted while connecting');
+  t.match(pane.stty(), /(^|\s)icanon(\s|$)/, 'the terminal restored');
+});
+
+t.test('closing the terminal (SIGHUP: tmux kill-server) is a quit: CLOSE 1001, going away, reaches the server', { skip }, async (t) => {
+  const { pane, closed } = await connected(t);
+  pane.kill();
+  t.equal(await closed, 1001);
+});
+
+t.test('--history that cannot be written: said once, and the session goes on', { skip }, async (t) => {
+  const { pane, received } = await connected(t, ['--history', join(dir, 'no-such-folder', 'history')]);
+  for (const line of ['one', 'two', 'three']) {
+    pane.text(line);
+    pane.keys('Enter');
+  }
+  await until(() => received.length === 3, 'the lines');
+  const screen = await pane.waitForScreen((rows) => rows.some((row) => row.includes('cannot write the history')), 'the warning');
+  t.equal(screen.rows.filter((row) => row.includes('cannot write the history')).length, 1, 'once');
+  // The line is wider than the pane: joined again, as the terminal wrapped it.
+  t.match(screen.rows.join(''), /wsc: cannot write the history to ?\S*no-such-folder\S*history: no such ?file or directory; going on ?without it/);
+  t.same(received, ['one', 'two', 'three']);
+  pane.keys('C-d');
+  t.equal(await pane.exitStatus(), 0);
+});

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasOpenssl, makeCertificate, runInProcess, startTlsServer } from './support/helpers.ts';
+import { hasOpenssl, makeCertificate, runClient, runInProcess, startTlsServer } from './support/helpers.ts';
 
 const skip = !hasOpenssl && 'openssl is not installed';
 
@@ -72,4 +72,34 @@ t.test('--cert/--key/--passphrase: a client certificate for a server that requir
   const usage = runInProcess(['--cert', join(dir, 'client.pem'), url]);
   t.equal(await usage.exit, 2);
   t.match(usage.stderr(), /--cert and --key go together/);
+});
+
+t.test('TLS files are checked when read: one line each, exit 2, before anything connects; a spawned client with stdin open does not hang', { skip }, async (t) => {
+  const dir = tempDir(t);
+  t.ok(makeCertificate(dir, 'client', '/CN=wsc client'));
+  t.ok(makeCertificate(dir, 'other', '/CN=someone else'));
+  t.equal(spawnSync('openssl', ['pkey', '-in', join(dir, 'client.key'), '-aes256', '-passout', 'pass:right', '-out', join(dir, 'encrypted.key')], { stdio: 'ignore' }).status, 0);
+  writeFileSync(join(dir, 'junk.pem'), 'not a PEM file at all\n');
+  // Nothing listens here: a check that let a file through would say "cannot connect" instead.
+  const url = 'wss://127.0.0.1:9/consumer';
+  const cases: [string[], RegExp][] = [
+    [['--cert', join(dir, 'junk.pem'), '--key', join(dir, 'junk.pem')], /^--key: not a PEM private key: \S+junk\.pem$/],
+    [['--cert', join(dir, 'junk.pem'), '--key', join(dir, 'client.key')], /^--cert: not a PEM certificate: \S+junk\.pem$/],
+    [['--cert', join(dir, 'client.pem'), '--key', join(dir, 'encrypted.key'), '--passphrase', 'wrong'], /^--passphrase: does not decrypt --key \S+encrypted\.key$/],
+    [['--cert', join(dir, 'client.pem'), '--key', join(dir, 'encrypted.key')], /^--key: \S+encrypted\.key is encrypted: give its passphrase/],
+    [['--cert', join(dir, 'other.pem'), '--key', join(dir, 'client.key')], /^--cert and --key do not belong together: \S+client\.key is not the key of \S+other\.pem$/],
+    [['--ca', join(dir, 'client.key')], /^--ca: no certificate in \S+client\.key$/],
+    [['--ca', join(dir, 'junk.pem')], /^--ca: no certificate in \S+junk\.pem$/],
+  ];
+  for (const [args, reason] of cases) {
+    const run = runInProcess([...args, url], { stdin: 'ignore' });
+    t.equal(await run.exit, 2, `${args.join(' ')}: exit 2`);
+    t.match(run.stderr().split('\n')[0]?.slice('wsc: '.length), reason, `${args.join(' ')}: one line`);
+    t.notMatch(run.stderr(), /\n\s+at |connecting to/, 'no stack trace, nothing connected');
+  }
+  // The case that hung: a real process, stdin a pipe that stays open, a key that is not a key.
+  const spawned = runClient(['--cert', join(dir, 'junk.pem'), '--key', join(dir, 'junk.pem'), url], { killAfterMs: 5000 });
+  t.equal(await spawned.exit, 2, 'exits by itself, with stdin still open');
+  t.ok(spawned.elapsedMs() < 4000, `within ${spawned.elapsedMs()} ms`);
+  t.equal(spawned.stderr().split('\n').length, 3, 'one line, then where to read more');
 });

@@ -1,7 +1,8 @@
 // A SOCKS5 proxy for the tests, written from RFC 1928 (and RFC 1929 for a user name and password) with
 // node:net only, separately from the client's dialogue so that the client is not checked against itself.
 // It records each CONNECT request (address type, host, port, user) and either refuses it with the reply
-// code a test asks for, or connects to the destination and pipes bytes both ways.
+// code a test asks for, or connects to the destination and pipes bytes both ways. It is strict, as a real
+// proxy may be: a greeting, a request or RFC 1929's message with the wrong version byte ends the dialogue.
 
 import * as net from 'node:net';
 import { listenOnLoopback } from './helpers.ts';
@@ -11,6 +12,8 @@ export interface SocksServerOptions {
   credentials?: { user: string; password: string };
   /** Refuse every CONNECT with this reply code (RFC 1928 section 6). */
   refuse?: number;
+  /** The bound address in a successful reply: an IPv4 address (the default), an IPv6 one, or a name. */
+  bound?: 'ipv4' | 'ipv6' | 'domain';
 }
 
 export interface SocksRequest {
@@ -30,8 +33,11 @@ export interface SocksServer {
 
 const ADDRESS_TYPES: Record<number, SocksRequest['type']> = { 1: 'ipv4', 3: 'domain', 4: 'ipv6' };
 
-/** A reply with the given code and an all-zero IPv4 bound address. */
-const reply = (code: number) => Buffer.from([5, code, 0, 1, 0, 0, 0, 0, 0, 0]);
+/** A reply with the given code, and a bound address of the given type (RFC 1928 section 6). */
+function reply(code: number, bound: SocksServerOptions['bound'] = 'ipv4'): Buffer {
+  const address = bound === 'ipv6' ? Buffer.from([4, ...Buffer.alloc(15), 1]) : bound === 'domain' ? Buffer.from([3, 9, ...Buffer.from('localhost')]) : Buffer.from([1, 127, 0, 0, 1]);
+  return Buffer.concat([Buffer.from([5, code, 0]), address, Buffer.from([0x1f, 0x90])]);
+}
 
 export async function startSocksServer(options: SocksServerOptions = {}): Promise<SocksServer> {
   const requests: SocksRequest[] = [];
@@ -60,6 +66,7 @@ export async function startSocksServer(options: SocksServerOptions = {}): Promis
     const step = (): number => {
       if (state === 'greeting') {
         if (buffer.length < 2 || buffer.length < 2 + buffer[1]!) return 0;
+        if (buffer[0] !== 5) return end(); // not SOCKS5
         const methods = [...buffer.subarray(2, 2 + buffer[1]!)];
         greetings.push(methods);
         const wanted = options.credentials ? 0x02 : 0x00;
@@ -70,6 +77,7 @@ export async function startSocksServer(options: SocksServerOptions = {}): Promis
       }
       if (state === 'auth') {
         if (buffer.length < 2) return 0;
+        if (buffer[0] !== 1) return end(); // RFC 1929: the subnegotiation's version is 1
         const userLength = buffer[1]!;
         if (buffer.length < 3 + userLength) return 0;
         const passwordLength = buffer[2 + userLength]!;
@@ -85,8 +93,15 @@ export async function startSocksServer(options: SocksServerOptions = {}): Promis
       }
       return request();
     };
+    /** A message that breaks the protocol: no answer, the connection closed. */
+    const end = (): number => {
+      state = 'done';
+      client.end();
+      return buffer.length;
+    };
     const request = (): number => {
       if (buffer.length < 5) return 0;
+      if (buffer[0] !== 5 || buffer[2] !== 0) return end();
       const type = ADDRESS_TYPES[buffer[3]!];
       const addressLength = type === 'ipv4' ? 4 : type === 'ipv6' ? 16 : 1 + buffer[4]!;
       const total = 4 + addressLength + 2;
@@ -106,7 +121,7 @@ export async function startSocksServer(options: SocksServerOptions = {}): Promis
       client.pause();
       const rest = Buffer.from(buffer.subarray(total));
       const upstream = net.connect({ host, port }, () => {
-        client.write(reply(0));
+        client.write(reply(0, options.bound));
         if (rest.length > 0) upstream.write(rest);
         upstream.pipe(client);
         client.pipe(upstream);
