@@ -40,10 +40,10 @@
 
 import { X509Certificate, createHash, createPrivateKey, randomBytes, randomFillSync, type KeyObject } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
-import { appendFileSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import * as net from 'node:net';
 import { lookup } from 'node:dns/promises';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -1770,8 +1770,10 @@ export interface CliOptions {
   readonly json: boolean;
   readonly reconnect: boolean;
   readonly tls: TlsOptions;
-  /** Extra request headers, in order (-H), with Origin (-o) among them. */
+  /** Extra request headers, in order (-H), with Origin (-o), User-Agent (-A), Referer (-e) and Cookie (-b) among them. */
   readonly headers: readonly HeaderField[];
+  /** Handshake headers given with -H and left out for the client's own (a browser's "Copy as cURL" has them). */
+  readonly replacedHeaders: readonly string[];
   /** user:password for Basic authentication (--auth, --auth-file, the URL's user:password@, WSC_AUTH). */
   readonly auth: string | null;
   /** --auth USER (or a URL's user@) without a password: main() asks for it at a no-echo prompt. */
@@ -1799,8 +1801,14 @@ export interface CliOptions {
   readonly sendBinary: boolean;
   /** --hex / --base64: how a received binary message is printed (null: size and a preview). */
   readonly binaryEncoding: 'hex' | 'base64' | null;
-  /** --history FILE: the line editor's history, kept across sessions (null: this session only). */
+  /** The line editor's history, kept across sessions: --history FILE, or the default file (null: --no-history). */
   readonly historyFile: string | null;
+  /** --pretty / --no-pretty: JSON objects and arrays laid out; null: on a terminal. */
+  readonly pretty: boolean | null;
+  /** --json-input: stdin is a stream of JSON values, each sent as one message, compacted. */
+  readonly jsonInput: boolean;
+  /** --filter REGEX: only the messages that match are printed (and counted by --count). */
+  readonly filter: RegExp | null;
   /** --timestamps: each message and status line starts with the local time; JSON events carry `ts`. */
   readonly timestamps: boolean;
   /** Offer permessage-deflate (--no-deflate: offer nothing). */
@@ -1814,7 +1822,13 @@ export class UsageError extends Error {}
 const OPTION_HELP = `Connection:
   -c, --connect URL              the URL to connect to (as wscat's -c)
       --role ROLE                producer, consumer or both, whatever the URL's path
-  -H, --header "NAME: VALUE"     add a request header (repeatable)
+  -H, --header "NAME: VALUE"     add a request header (repeatable); the handshake's own (Upgrade,
+                                 Sec-WebSocket-Key, ...) are replaced by the client's, as a browser's
+                                 "Copy as cURL" carries them; Sec-WebSocket-Protocol offers as -s does
+  -b, --cookie "NAME=VALUE; ..." send these cookies (repeatable; merged with -H Cookie into one header)
+  -A, --user-agent TEXT          send a User-Agent header
+  -e, --referer URL              send a Referer header
+      --compressed               accepted for curl's command lines; compression is offered anyway
       --auth USER[:PASSWORD]     HTTP Basic authentication (also a URL's user:password@); without the
                                  password, it is asked for on the terminal (no echo)
       --auth-file FILE           read USER:PASSWORD from FILE (safer than the command line; WSC_AUTH too)
@@ -1837,7 +1851,8 @@ TLS (wss://):
       --key FILE                 its private key (PEM)
       --passphrase TEXT          the key's passphrase (--passphrase-file FILE, or WSC_PASSPHRASE, keep it
                                  out of the process list)
-  -n, --insecure                 do not verify the server's certificate (prints a warning; --no-check too)
+  -k, --insecure                 do not verify the server's certificate (prints a warning; -n and
+                                 --no-check too)
 Liveness:
       --ping-interval SECONDS    send a PING every SECONDS (default 30; 0 = never)
       --ping-timeout SECONDS     count the connection dead without a PONG in time (default 20)
@@ -1851,12 +1866,20 @@ Input:
                                  terminal), keep receiving SECONDS, then close; "inf": until the server closes
   -0, --null                     messages are separated by NUL, not newline, on stdin and stdout
       --binary                   send input messages as BINARY frames
-      --history FILE             on a terminal, keep the input line's history in FILE (default: none kept)
+      --json-input               stdin is a stream of JSON values in any layout (as jq reads); each is sent,
+                                 compacted, as one text message as soon as it is complete
+      --history FILE             on a terminal, keep the input line's history in FILE (default:
+                                 $XDG_STATE_HOME/wsc/history, or ~/.local/state/wsc/history)
+      --no-history               keep no history
       --slash                    lines starting with / are commands: /ping [text], /pong [text],
                                  /close [code [reason]], /quit (// sends a line starting with /)
 Output:
       --count N                  print N messages, then close (exit 1 if they did not all come); -1 = --count 1;
                                  0 = connect, send what -x, -f and stdin had, and close
+      --filter REGEX             print only the messages that match (a JavaScript regular expression, or
+                                 /REGEX/FLAGS); --count counts those
+      --pretty, --no-pretty      JSON objects and arrays indented, exactly as sent: the default on a terminal
+                                 only
       --hex, --base64            print each binary message whole, on one line, in that encoding
       --timestamps               start each message and status line with the time (HH:MM:SS); JSON gets "ts"
   -v, --verbose                  show the handshake headers and every frame on stderr
@@ -1895,7 +1918,7 @@ const OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
   json: { type: 'boolean' },
   reconnect: { type: 'boolean' },
-  insecure: { type: 'boolean' },
+  insecure: { type: 'boolean', short: 'k' },
   'no-check': { type: 'boolean', short: 'n' },
   ca: { type: 'string' },
   cert: { type: 'string' },
@@ -1904,6 +1927,10 @@ const OPTIONS = {
   'passphrase-file': { type: 'string' },
   'auth-file': { type: 'string' },
   header: { type: 'string', short: 'H', multiple: true },
+  cookie: { type: 'string', short: 'b', multiple: true },
+  'user-agent': { type: 'string', short: 'A' },
+  referer: { type: 'string', short: 'e' },
+  compressed: { type: 'boolean' },
   auth: { type: 'string' },
   origin: { type: 'string', short: 'o' },
   subprotocol: { type: 'string', short: 's', multiple: true },
@@ -1925,6 +1952,11 @@ const OPTIONS = {
   hex: { type: 'boolean' },
   base64: { type: 'boolean' },
   history: { type: 'string' },
+  'no-history': { type: 'boolean' },
+  'json-input': { type: 'boolean' },
+  pretty: { type: 'boolean' },
+  'no-pretty': { type: 'boolean' },
+  filter: { type: 'string' },
   timestamps: { type: 'boolean' },
   'no-deflate': { type: 'boolean' },
 } as const;
@@ -2004,11 +2036,37 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     proxy: proxy === null ? null : parseProxyUrl(proxy),
     slash: values.slash ?? false,
     verbose: values.verbose ?? false,
-    historyFile: values.history ?? null,
+    historyFile: values['no-history'] ? null : values.history ?? defaultHistoryFile(env),
+    pretty: values['no-pretty'] ? false : values.pretty ? true : null,
+    jsonInput: parseJsonInput(values),
+    filter: parseFilter(values.filter),
     timestamps: values.timestamps ?? false,
     deflate: !values['no-deflate'],
     ...parseScripting(values, target, tokens),
   });
+}
+
+/** Where the input line's history is kept by default: $XDG_STATE_HOME/wsc/history, or ~/.local/state/wsc/history. */
+export function defaultHistoryFile(env: NodeJS.ProcessEnv): string | null {
+  // The XDG spec ignores a relative path.
+  if (env.XDG_STATE_HOME?.startsWith('/')) return `${env.XDG_STATE_HOME}/wsc/history`;
+  return env.HOME ? `${env.HOME}/.local/state/wsc/history` : null;
+}
+
+function parseJsonInput(values: { 'json-input'?: boolean; binary?: boolean }): boolean {
+  if (values['json-input'] && values.binary) throw new UsageError('--json-input sends each value as a text message; it does not go with --binary');
+  return values['json-input'] ?? false;
+}
+
+/** --filter REGEX, or /REGEX/FLAGS: a JavaScript regular expression, or a usage error that quotes it. */
+function parseFilter(text: string | undefined): RegExp | null {
+  if (text === undefined) return null;
+  const literal = /^\/(.*)\/([dgimsuyv]*)$/s.exec(text);
+  try {
+    return literal === null ? new RegExp(text) : new RegExp(literal[1]!, literal[2]!.replace(/[gy]/g, ''));
+  } catch (error) {
+    throw new UsageError(`--filter: not a regular expression: '${text}' (${(error as Error).message.replace(/^Invalid regular expression: /, '')})`);
+  }
 }
 
 /** A password typed at the prompt completes --auth USER: the options are frozen again with it. */
@@ -2159,8 +2217,11 @@ export function redirectTarget(current: Target, location: string): Target | stri
 
 // ---- the handshake's options
 
-/** Headers the handshake itself owns: a user may not set them. */
-const OWNED_HEADERS = new Set(['upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version']);
+/**
+ * Headers the handshake itself sets. Given with -H (as a browser's "Copy as cURL" gives them), they are left
+ * out, and the client's own go instead (-v says so once).
+ */
+const HANDSHAKE_HEADERS = new Set(['upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions']);
 
 export function parseHeaderOption(text: string): HeaderField {
   const colon = text.indexOf(':');
@@ -2168,18 +2229,41 @@ export function parseHeaderOption(text: string): HeaderField {
   const value = colon > 0 ? text.slice(colon + 1).trim() : '';
   if (!HTTP_TOKEN.test(name)) throw new UsageError(`--header must be "NAME: VALUE", not ${JSON.stringify(text)}`);
   if (/[\r\n\0]/.test(value)) throw new UsageError(`--header value must be one line: ${JSON.stringify(text)}`);
-  if (OWNED_HEADERS.has(name.toLowerCase())) throw new UsageError(`--header cannot set ${name}: the WebSocket handshake sets it`);
   return [name, value];
 }
 
-function parseHandshakeOptions(values: { header?: string[]; origin?: string; subprotocol?: string[] }): Pick<CliOptions, 'headers' | 'subprotocols'> {
-  const headers = (values.header ?? []).map(parseHeaderOption);
-  if (values.origin !== undefined) headers.push(['Origin', values.origin]);
-  const subprotocols = values.subprotocol ?? [];
+/**
+ * The request's headers and subprotocols from -H, -o, -s, and curl's -A, -e and -b (a browser's "Copy as
+ * cURL" runs as it is): a Sec-WebSocket-Protocol header offers its subprotocols, as -s does.
+ */
+function parseHandshakeOptions(
+  values: { header?: string[]; origin?: string; subprotocol?: string[]; 'user-agent'?: string; referer?: string; cookie?: string[] },
+): Pick<CliOptions, 'headers' | 'subprotocols' | 'replacedHeaders'> {
+  const given = (values.header ?? []).map(parseHeaderOption);
+  const isNamed = (wanted: string) => ([name]: HeaderField) => name.toLowerCase() === wanted;
+  let headers = given.filter(([name]) => !HANDSHAKE_HEADERS.has(name.toLowerCase()) && name.toLowerCase() !== 'sec-websocket-protocol');
+  const replacedHeaders = given.filter(([name]) => HANDSHAKE_HEADERS.has(name.toLowerCase())).map(([name]) => name);
+  const offered = given.filter(isNamed('sec-websocket-protocol')).flatMap(([, value]) => value.split(',').map((name) => name.trim()).filter(Boolean));
+  const subprotocols = [...(values.subprotocol ?? []), ...offered];
   for (const name of subprotocols) {
     if (!HTTP_TOKEN.test(name)) throw new UsageError(`--subprotocol must be a token (letters, digits, !#$%&'*+.^_\`|~-), not ${JSON.stringify(name)}`);
   }
-  return { headers, subprotocols };
+  const add = (name: string, value: string | undefined) => {
+    if (value !== undefined && !headers.some(isNamed(name.toLowerCase()))) headers.push(parseHeaderOption(`${name}: ${value}`));
+  };
+  add('Origin', values.origin);
+  add('User-Agent', values['user-agent']);
+  add('Referer', values.referer);
+  for (const cookie of values.cookie ?? []) {
+    if (!cookie.includes('=')) throw new UsageError(`--cookie takes NAME=VALUE pairs ('a=1; b=2'), not a cookie file: ${JSON.stringify(cookie)}`);
+  }
+  if (values.cookie !== undefined) {
+    // One Cookie header, as a browser sends it: -H's cookies and -b's, in order.
+    const cookies = [...headers.filter(isNamed('cookie')).map(([, value]) => value), ...values.cookie].join('; ');
+    headers = headers.filter((header) => !isNamed('cookie')(header));
+    add('Cookie', cookies);
+  }
+  return { headers, subprotocols: [...new Set(subprotocols)], replacedHeaders };
 }
 
 // ---- proxies
@@ -2292,7 +2376,7 @@ export function describeFileError(error: NodeJS.ErrnoException): string {
   switch (error.code) {
     case 'ENOENT': return 'no such file or directory';
     case 'EISDIR': return 'it is a directory';
-    case 'ENOTDIR': return 'a part of the path is not a directory';
+    case 'ENOTDIR': case 'EEXIST': return 'a part of the path is not a directory'; // EEXIST: mkdir met a file
     case 'EACCES': case 'EPERM': return 'permission denied';
     case 'EROFS': return 'the file system is read-only';
     case 'ENOSPC': return 'no space left on the device';
@@ -2478,6 +2562,247 @@ export function describeFrame(direction: 'sent' | 'received', header: FrameHeade
     parts.push(`payload=${printable(controlPayload)}`);
   }
   return parts.join(' ');
+}
+
+// ---- JSON, shown readably and exactly
+
+/** SGR colours for JSON's parts on a terminal: keys, strings, numbers, and true, false and null. */
+export const JSON_COLORS = { key: '\x1b[34m', string: '\x1b[32m', number: '\x1b[33m', literal: '\x1b[35m' } as const;
+
+/** How rewriteJson writes: colours (null: none), peer text made safe for a terminal, laid out or compact. */
+export interface JsonStyle {
+  colors: typeof JSON_COLORS | null;
+  /** Controls inside strings (DEL and C1, which JSON allows raw) shown, not obeyed: for a terminal. */
+  neutralise: boolean;
+  /** No line breaks or indentation: the value as it came, without its insignificant white space. */
+  compact: boolean;
+}
+
+/** Deeper than this, a value is laid out on one line: the indentation of a very deep value would grow as its square. */
+const MAX_LAYOUT_DEPTH = 40;
+
+/** Why a text is not JSON, and where: the offset (in bytes) of the first one that cannot be. */
+export class JsonError extends Error {
+  readonly offset: number;
+
+  constructor(message: string, offset: number) {
+    super(message);
+    this.offset = offset;
+  }
+}
+
+/** What the reader expects next: a value, a key, or what follows a value; `first`: right after an opening. */
+type JsonExpect = 'value' | 'first-value' | 'key' | 'first-key' | 'after';
+
+/**
+ * The bytes rewriteJson writes, in one buffer that doubles as it fills: a 10 MB message is laid out with a
+ * copy per token, not a string per token (which costs more in garbage than in work).
+ */
+class JsonWriter {
+  bytes = Buffer.allocUnsafe(1024);
+  length = 0;
+
+  room(more: number): void {
+    if (this.length + more <= this.bytes.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.length + more));
+    this.bytes.copy(bigger, 0, 0, this.length);
+    this.bytes = bigger;
+  }
+
+  byte(byte: number): void {
+    this.room(1);
+    this.bytes[this.length++] = byte;
+  }
+
+  copy(source: Buffer, start: number, end: number): void {
+    this.room(end - start);
+    if (end - start < 16) for (let i = start; i < end; i++) this.bytes[this.length++] = source[i]!;
+    else this.length += source.copy(this.bytes, this.length, start, end);
+  }
+
+  /** A line break and `depth` levels of indentation (two spaces each). */
+  newline(depth: number): void {
+    this.room(1 + 2 * depth);
+    this.bytes[this.length++] = 0x0a;
+    this.bytes.fill(0x20, this.length, this.length + 2 * depth);
+    this.length += 2 * depth;
+  }
+}
+
+const JSON_SPACE = new Uint8Array(256);
+for (const byte of [0x20, 0x0a, 0x0d, 0x09]) JSON_SPACE[byte] = 1;
+
+/**
+ * One JSON value (RFC 8259) read token by token from the bytes source[start, end), without recursion (so at any
+ * depth), and written again with every token exactly as it came: numbers not rounded, escapes not decoded,
+ * keys in their order, duplicates kept. Laid out (each member and element on a line of its own, indented two
+ * spaces a level) or compact. Throws JsonError. With `objectOrArray`, a value that is neither is an error too.
+ */
+export function rewriteJson(source: Buffer, start: number, end: number, style: JsonStyle, objectOrArray = false): Buffer {
+  const out = new JsonWriter();
+  const closers: number[] = []; // 0x7d '}' or 0x5d ']', innermost last
+  // Only a string can hold a control character that JSON allows raw (DEL, or C1 as C2 80-9F): looked for once.
+  const neutralise = style.neutralise && hasRawControls(source, start, end);
+  const colors = style.colors === null ? null : { key: Buffer.from(style.colors.key), string: Buffer.from(style.colors.string), number: Buffer.from(style.colors.number), literal: Buffer.from(style.colors.literal), reset: Buffer.from(SGR.reset) };
+  const layout = !style.compact;
+  let at = skipJsonSpace(source, start, end);
+  if (objectOrArray && source[at] !== 0x7b && source[at] !== 0x5b) throw new JsonError('not a JSON object or array', at);
+  let expect: JsonExpect = 'value';
+  for (;;) {
+    const byte = at < end ? source[at]! : -1;
+    if (expect !== 'value' && expect !== 'key' && closers.length > 0 && byte === closers[closers.length - 1]) {
+      closers.pop();
+      if (expect === 'after' && layout && closers.length < MAX_LAYOUT_DEPTH) out.newline(closers.length);
+      out.byte(byte);
+      expect = 'after';
+      at = skipJsonSpace(source, at + 1, end);
+      continue;
+    }
+    const inside = layout && closers.length <= MAX_LAYOUT_DEPTH;
+    if (expect === 'after') {
+      if (closers.length === 0) {
+        if (at < end) throw new JsonError(`${describeJsonByte(source, at, end)} after the end of the value`, at);
+        return out.bytes.subarray(0, out.length);
+      }
+      if (byte !== 0x2c) throw new JsonError(`${describeJsonByte(source, at, end)} where ',' or '${String.fromCharCode(closers[closers.length - 1]!)}' belongs`, at);
+      out.byte(0x2c);
+      if (inside) out.newline(closers.length);
+      expect = closers[closers.length - 1] === 0x7d ? 'key' : 'value';
+      at = skipJsonSpace(source, at + 1, end);
+      continue;
+    }
+    if ((expect === 'first-key' || expect === 'first-value') && inside) out.newline(closers.length);
+    if (expect === 'key' || expect === 'first-key') {
+      if (byte !== 0x22) throw new JsonError(`${describeJsonByte(source, at, end)} where a key belongs`, at);
+      const keyEnd = endOfJsonString(source, at, end);
+      writeJsonToken(out, source, at, keyEnd, colors?.key, colors?.reset, neutralise);
+      at = skipJsonSpace(source, keyEnd, end);
+      if (source[at] !== 0x3a || at >= end) throw new JsonError(`${describeJsonByte(source, at, end)} where ':' belongs, after a key`, at);
+      out.byte(0x3a);
+      if (inside) out.byte(0x20);
+      at = skipJsonSpace(source, at + 1, end);
+      expect = 'value';
+      continue;
+    }
+    if (byte === 0x7b || byte === 0x5b) {
+      out.byte(byte);
+      closers.push(byte + 2); // '{' + 2 is '}', '[' + 2 is ']'
+      expect = byte === 0x7b ? 'first-key' : 'first-value';
+      at = skipJsonSpace(source, at + 1, end);
+      continue;
+    }
+    const scalarEnd = endOfJsonScalar(source, at, end);
+    const color = colors === null ? undefined : byte === 0x22 ? colors.string : byte === 0x74 || byte === 0x66 || byte === 0x6e ? colors.literal : colors.number;
+    writeJsonToken(out, source, at, scalarEnd, color, colors?.reset, neutralise && byte === 0x22);
+    at = skipJsonSpace(source, scalarEnd, end);
+    expect = 'after';
+  }
+}
+
+/** A token, coloured if asked, with its controls shown (not obeyed) if asked. */
+function writeJsonToken(out: JsonWriter, source: Buffer, start: number, end: number, color: Buffer | undefined, reset: Buffer | undefined, neutralise: boolean): void {
+  if (color !== undefined) out.copy(color, 0, color.length);
+  if (neutralise) {
+    const shown = Buffer.from(neutraliseControls(source.toString('utf8', start, end)), 'utf8');
+    out.copy(shown, 0, shown.length);
+  } else {
+    out.copy(source, start, end);
+  }
+  if (reset !== undefined) out.copy(reset, 0, reset.length);
+}
+
+/** Whether source[start, end) holds DEL, or a C1 control in UTF-8 (C2 80 to C2 9F). */
+function hasRawControls(source: Buffer, start: number, end: number): boolean {
+  if (source.indexOf(0x7f, start) >= 0 && source.indexOf(0x7f, start) < end) return true;
+  for (let at = source.indexOf(0xc2, start); at >= 0 && at < end - 1; at = source.indexOf(0xc2, at + 1)) {
+    if (source[at + 1]! >= 0x80 && source[at + 1]! <= 0x9f) return true;
+  }
+  return false;
+}
+
+/** The offset of the first byte at or after `at` that is not JSON white space. */
+function skipJsonSpace(source: Buffer, at: number, end: number): number {
+  while (at < end && JSON_SPACE[source[at]!] === 1) at++;
+  return at;
+}
+
+/** The character at `at` as an error line names it ('x', or the end). */
+function describeJsonByte(source: Buffer, at: number, end: number): string {
+  if (at >= end) return 'the end';
+  const char = String.fromCodePoint(source.toString('utf8', at, Math.min(end, at + 4)).codePointAt(0) ?? 0);
+  return `'${neutraliseControls(char)}'`;
+}
+
+/** The end of the string that starts at `at` (its opening quote), just after its closing quote. */
+function endOfJsonString(source: Buffer, at: number, end: number): number {
+  for (let i = at + 1; i < end; i++) {
+    const byte = source[i]!;
+    if (byte === 0x22) return i + 1;
+    if (byte < 0x20) throw new JsonError('a control character inside a string (it must be escaped)', i);
+    if (byte !== 0x5c) continue;
+    const escape = source[i + 1];
+    if (escape === 0x75) {
+      for (let h = i + 2; h < i + 6; h++) if (h >= end || !isHexDigit(source[h]!)) throw new JsonError('\\u without four hex digits', i);
+      i += 5;
+    } else if (escape !== undefined && i + 1 < end && '"\\/bfnrt'.includes(String.fromCharCode(escape))) {
+      i++;
+    } else {
+      throw new JsonError(`the escape \\${i + 1 < end ? String.fromCharCode(escape ?? 0x20) : ''} (JSON has \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)`, i);
+    }
+  }
+  throw new JsonError('a string that does not end', at);
+}
+
+function isHexDigit(byte: number): boolean {
+  return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66);
+}
+
+/** The end of the string, number, true, false or null that starts at `at`. */
+function endOfJsonScalar(source: Buffer, at: number, end: number): number {
+  const byte = source[at];
+  if (byte === 0x22) return endOfJsonString(source, at, end);
+  const literal = byte === 0x74 ? 'true' : byte === 0x66 ? 'false' : byte === 0x6e ? 'null' : null;
+  if (literal !== null && at + literal.length <= end && source.toString('latin1', at, at + literal.length) === literal) return at + literal.length;
+  const numberEnd = literal === null ? endOfJsonNumber(source, at, end) : at;
+  if (numberEnd === at) throw new JsonError(`${describeJsonByte(source, at, end)} where a value belongs`, at);
+  return numberEnd;
+}
+
+/** The end of the number at `at` (RFC 8259 section 6: -?(0|[1-9]digits)(.digits)?([eE][+-]?digits)?); `at` if none. */
+function endOfJsonNumber(source: Buffer, at: number, end: number): number {
+  let i = source[at] === 0x2d ? at + 1 : at;
+  if (source[i] === 0x30 && i < end) i++;
+  else if (endOfDigits(source, i, end) > i) i = endOfDigits(source, i, end);
+  else return at;
+  if (source[i] === 0x2e && i < end) {
+    if (endOfDigits(source, i + 1, end) === i + 1) return at;
+    i = endOfDigits(source, i + 1, end);
+  }
+  if ((source[i] === 0x65 || source[i] === 0x45) && i < end) {
+    const sign = source[i + 1] === 0x2b || source[i + 1] === 0x2d ? i + 2 : i + 1;
+    if (endOfDigits(source, sign, end) === sign) return at;
+    i = endOfDigits(source, sign, end);
+  }
+  return i;
+}
+
+/** The end of the run of decimal digits at `from` (a function of its own, not a closure: this runs per number). */
+function endOfDigits(source: Buffer, from: number, end: number): number {
+  let i = from;
+  while (i < end && source[i]! >= 0x30 && source[i]! <= 0x39) i++;
+  return i;
+}
+
+/** A text message that is a JSON object or array, laid out (see rewriteJson); null if it is not one. */
+export function layoutJson(message: Buffer, style: Omit<JsonStyle, 'compact'>): Buffer | null {
+  const first = message[skipJsonSpace(message, 0, message.length)];
+  if (first !== 0x7b && first !== 0x5b) return null; // the common case for chat, decided at once
+  try {
+    return rewriteJson(message, 0, message.length, { ...style, compact: false }, true);
+  } catch (error) {
+    if (error instanceof JsonError) return null;
+    throw error;
+  }
 }
 
 // ---- secrets
@@ -3015,10 +3340,8 @@ export interface AttemptHost {
   readonly interactive: boolean;
   /** The connection is OPEN: send what waited, then carry out a quit that came meanwhile. */
   opened(attempt: Attempt): void;
-  /** How many more messages may be printed (--count; Infinity without it). */
-  readonly messagesLeft: number;
-  /** `n` messages were printed. */
-  messagesShown(n: number): void;
+  /** Of the messages of an event, those to print (--filter, and what --count still allows), counted as printed; null: none. */
+  pick(event: MessageEvent): MessageEvent | null;
   /** The socket's send buffer is full: stop reading input until resumeInput(). */
   pauseInput(): void;
   resumeInput(): void;
@@ -3407,13 +3730,10 @@ export class Attempt implements EventContext {
     for (const line of describeEvent(event, this)) this.display.show(line);
   }
 
-  /** Messages, cut at what --count still allows; a producer prints none. */
+  /** The messages the owner picks (--filter, --count); a producer prints none. */
   private showMessages(event: MessageEvent): void {
-    const count = event.ranges.length / 2;
-    const shown = this.target.role === 'producer' ? 0 : Math.min(this.owner.messagesLeft, count);
-    if (shown === 0) return;
-    this.display.message(shown < count ? { ...event, ranges: event.ranges.slice(0, 2 * shown) } : event);
-    this.owner.messagesShown(shown);
+    const picked = this.target.role === 'producer' ? null : this.owner.pick(event);
+    if (picked !== null) this.display.message(picked);
   }
 }
 
@@ -3426,7 +3746,7 @@ export class Attempt implements EventContext {
 /** The process's streams, signals and environment, or stand-ins (tests run the client in-process). */
 export interface ClientIo {
   stdin: Readable & { isTTY?: boolean };
-  stdout: Writable & { isTTY?: boolean; columns?: number };
+  stdout: Writable & { isTTY?: boolean; columns?: number; rows?: number };
   stderr: Writable & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   /** Where SIGINT, SIGTERM, SIGHUP and SIGCONT, and the process's exit, are heard: the process, or a test's stand-in. */
@@ -3491,6 +3811,8 @@ export interface OutputOptions {
   readonly color: boolean | null;
   /** --hex / --base64: how a binary message is printed (null: its size and a preview). */
   readonly binaryEncoding: 'hex' | 'base64' | null;
+  /** --pretty, --no-pretty: a JSON object or array laid out on lines of its own; null: on a terminal. */
+  readonly pretty: boolean | null;
   /** Never shown in a status, error or -v line, nor in a JSON event other than a message (see secretsOf). */
   readonly secrets: readonly string[];
 }
@@ -3502,6 +3824,8 @@ export class Output implements Display {
   /** Colour on stdout (the input line's prompt follows it), and on stderr. */
   readonly colorful: boolean;
   private readonly stderrColor: boolean;
+  /** JSON objects and arrays are laid out (see layoutJson). */
+  private readonly pretty: boolean;
   private readonly options: OutputOptions;
   private pending: Buffer[] = [];
   private pendingSize = 0;
@@ -3524,6 +3848,7 @@ export class Output implements Display {
     const noColorEnv = (io.env.NO_COLOR ?? '') !== '';
     this.colorful = options.color ?? (this.tty && !noColorEnv);
     this.stderrColor = options.color ?? (this.stderr.isTTY === true && !noColorEnv);
+    this.pretty = !options.json && (options.pretty ?? this.tty);
     // 'close': the reader went away; whoever waits must go on (the closing handshake still has to be read).
     this.stdout.on('drain', this.onDrained);
     this.stdout.on('close', this.onDrained);
@@ -3612,7 +3937,7 @@ export class Output implements Display {
   message(event: MessageEvent): void {
     const { bytes, ranges } = event;
     const size = (ranges[1] ?? 0) - (ranges[0] ?? 0);
-    if (event.type === 'text' && !this.tty && !this.options.json && !this.options.timestamps) {
+    if (event.type === 'text' && !this.tty && !this.options.json && !this.options.timestamps && !this.pretty) {
       // Plain text, the flood's path: the messages of an event are joined by one copy.
       if (ranges.length > 2 || size < COPY_LIMIT) return this.push(joinLines(bytes, ranges, this.options.separator));
       this.push(bytes.subarray(ranges[0], ranges[1]));
@@ -3631,8 +3956,15 @@ export class Output implements Display {
       const line = this.options.binaryEncoding ? data.toString(this.options.binaryEncoding) : describeBinary(data);
       this.push(this.tty ? Buffer.from(this.timePrefix() + this.paint(SGR.cyan, '< ') + line + '\n') : Buffer.concat([Buffer.from(this.timePrefix() + line), this.separator]));
     } else if (this.tty) {
-      const text = neutraliseControls(data.toString('utf8')).replace(/\n/g, '\n  ');
-      this.push(Buffer.from(this.timePrefix() + this.paint(SGR.green, '< ') + text + '\n'));
+      const laidOut = this.pretty ? layoutJson(data, { colors: this.colorful ? JSON_COLORS : null, neutralise: true }) : null;
+      const text = laidOut !== null ? laidOut.toString('utf8') : neutraliseControls(data.toString('utf8'));
+      this.push(Buffer.from(this.timePrefix() + this.paint(SGR.green, '< ') + text.replace(/\n/g, '\n  ') + '\n'));
+    } else if (this.pretty) {
+      // --pretty in a pipe: laid out (one message may then span lines), exact tokens, no controls touched.
+      this.push(Buffer.from(this.timePrefix()));
+      this.push(layoutJson(data, { colors: this.colorful ? JSON_COLORS : null, neutralise: false }) ?? data);
+      this.push(this.separator);
+      this.pendingBorrowed = true;
     } else {
       // --timestamps off a terminal: the time, then the exact text.
       this.push(Buffer.from(this.timePrefix()));
@@ -3710,6 +4042,8 @@ export interface InputOptions {
   readonly execute: readonly Buffer[];
   /** `-f -` took stdin as one message: input has ended before it began. */
   readonly stdinIsMessage: boolean;
+  /** --json-input: stdin is JSON values, not lines (see JsonValueReader). */
+  readonly jsonInput: boolean;
 }
 
 /** What LineInput needs from its owner (ChatClient). */
@@ -3771,6 +4105,120 @@ function completeUtf8Length(data: Buffer): number {
   return data.length;
 }
 
+/** A --json-input value is held whole until it ends (it goes as one message): past this, it is an error. */
+const MAX_JSON_INPUT_VALUE = DEFAULT_MAX_MESSAGE_SIZE;
+
+/** What a read of --json-input gave: the values it completed (compacted), and what was wrong, if something was. */
+export interface JsonInputStep {
+  values: Buffer[];
+  error: string | null;
+}
+
+/**
+ * stdin as a stream of JSON values in any layout, as jq reads it: pretty-printed, one per line, or run
+ * together. Bytes in as they arrive; out come the values that ended, each checked and compacted (every token
+ * as it came, see rewriteJson), or, where one is not JSON, the line and column that say where. Only the
+ * value being read is held: a value ends where its last bracket closes (strings and escapes followed byte by
+ * byte), or, a number or a literal at the top, where something else begins.
+ */
+export class JsonValueReader {
+  /** The bytes of the value being read, and where it began. */
+  private pieces: Buffer[] = [];
+  private held = 0;
+  private startLine = 1;
+  private startColumn = 1;
+  /** Where the next byte is (1-based; a column is a character, not a byte). */
+  private line = 1;
+  private column = 1;
+  /** 'none' between values; 'bare' in a number or literal at the top; 'nested' inside brackets or a string. */
+  private within: 'none' | 'bare' | 'nested' = 'none';
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private failed = false;
+
+  push(chunk: Buffer): JsonInputStep {
+    const step: JsonInputStep = { values: [], error: null };
+    let from = 0; // the first byte of chunk that belongs to the value being read
+    for (let i = 0; i < chunk.length && !this.failed; i++) {
+      const byte = chunk[i]!;
+      if (this.within === 'bare' && (JSON_SPACE[byte] === 1 || byte === 0x7b || byte === 0x5b || byte === 0x22 || byte === 0x7d || byte === 0x5d || byte === 0x2c || byte === 0x3a)) {
+        this.finishValue(chunk, from, i, step); // a number or literal ends where something else begins
+      }
+      if (this.within === 'none') {
+        if (JSON_SPACE[byte] === 1) {
+          this.advance(byte);
+          continue;
+        }
+        [from, this.startLine, this.startColumn] = [i, this.line, this.column];
+        this.within = byte === 0x7b || byte === 0x5b || byte === 0x22 ? 'nested' : 'bare';
+      }
+      this.advance(byte);
+      if (this.within === 'nested' && this.closes(byte)) this.finishValue(chunk, from, i + 1, step);
+    }
+    if (this.within !== 'none' && !this.failed) this.hold(chunk.subarray(from), step);
+    return step;
+  }
+
+  /** The end of input: a number or literal at the end is whole; a value still open is not. */
+  end(): JsonInputStep {
+    const step: JsonInputStep = { values: [], error: null };
+    if (this.failed) return step;
+    if (this.within === 'bare') this.finishValue(EMPTY, 0, 0, step);
+    else if (this.within === 'nested') this.fail(step, this.startLine, this.startColumn, 'the value that begins here does not end');
+    return step;
+  }
+
+  /** Line and column, past one byte. */
+  private advance(byte: number): void {
+    if (byte === 0x0a) [this.line, this.column] = [this.line + 1, 1];
+    else if ((byte & 0xc0) !== 0x80) this.column++;
+  }
+
+  /** Whether `byte` closes the value being read (its last bracket, or the quote ending a string at the top). */
+  private closes(byte: number): boolean {
+    if (this.inString) {
+      if (this.escaped) this.escaped = false;
+      else if (byte === 0x5c) this.escaped = true;
+      else if (byte === 0x22) this.inString = false;
+      return !this.inString && this.depth === 0;
+    }
+    if (byte === 0x22) this.inString = true;
+    else if (byte === 0x7b || byte === 0x5b) this.depth++;
+    else if (byte === 0x7d || byte === 0x5d) this.depth--;
+    return this.depth <= 0 && !this.inString;
+  }
+
+  private hold(piece: Buffer, step: JsonInputStep): void {
+    this.pieces.push(Buffer.from(piece));
+    this.held += piece.length;
+    if (this.held > MAX_JSON_INPUT_VALUE) this.fail(step, this.startLine, this.startColumn, `a value of more than ${MAX_JSON_INPUT_VALUE} bytes begins here (each value is held whole, to go as one message)`);
+  }
+
+  /** The value ends at chunk[end): checked and compacted, or the place where it is not JSON. */
+  private finishValue(chunk: Buffer, from: number, end: number, step: JsonInputStep): void {
+    const value = this.pieces.length === 0 ? chunk.subarray(from, end) : Buffer.concat([...this.pieces, chunk.subarray(from, end)]);
+    [this.pieces, this.held, this.within, this.depth, this.inString, this.escaped] = [[], 0, 'none', 0, false, false];
+    try {
+      step.values.push(Buffer.from(rewriteJson(value, 0, value.length, { colors: null, neutralise: false, compact: true })));
+    } catch (error) {
+      if (!(error instanceof JsonError)) throw error;
+      // Where: the value's start, moved on over its bytes before the one that cannot be.
+      let [line, column] = [this.startLine, this.startColumn];
+      for (let i = 0; i < error.offset; i++) {
+        if (value[i] === 0x0a) [line, column] = [line + 1, 1];
+        else if ((value[i]! & 0xc0) !== 0x80) column++;
+      }
+      this.fail(step, line, column, error.message);
+    }
+  }
+
+  private fail(step: JsonInputStep, line: number, column: number, why: string): void {
+    this.failed = true;
+    step.error = `stdin:${line}:${column}: ${why}`;
+  }
+}
+
 /**
  * stdin as lines: split at the separator (CR LF too), made valid UTF-8 (unless --binary), and handed to the
  * owner, or held in the one queue while no connection is open. A line longer than FRAGMENT_SIZE is
@@ -3797,12 +4245,21 @@ export class LineInput {
   private warnedConsumer = false;
   /** Lines accepted but never sent: after the closing handshake began, or left in the queue at the end. */
   private notSent = 0;
+  /** --json-input: the reader of stdin's values, and whether one was not JSON (input stopped there). */
+  private readonly jsonValues: JsonValueReader | null;
+  private jsonFailed = false;
 
   constructor(io: ClientIo, output: Output, options: InputOptions, owner: InputHost) {
     this.stdin = io.stdin;
     this.output = output;
     this.owner = owner;
     this.options = options;
+    this.jsonValues = options.jsonInput ? new JsonValueReader() : null;
+  }
+
+  /** --json-input met a value that is not JSON: what came before it was sent, and the run has failed. */
+  get failed(): boolean {
+    return this.jsonFailed;
   }
 
   /** stdin has ended, or is a terminal (never ends by itself), or is not read at all (a consumer). */
@@ -3880,6 +4337,7 @@ export class LineInput {
       this.warnedConsumer = true;
       return;
     }
+    if (this.jsonValues !== null) return this.takeJson(this.jsonValues.push(chunk));
     const separator = this.options.separator;
     const lines: Buffer[] = [];
     let start = 0;
@@ -3893,12 +4351,30 @@ export class LineInput {
   };
 
   private readonly onEnd = (): void => {
+    if (this.stdinState !== 'reading') return; // --json-input stopped at a value that is not JSON
     this.stdinState = 'ended';
     // EOF of a pipe or /dev/null is no request to a consumer; Ctrl-D on a terminal is.
     if (!this.options.sends && !this.isTTY) return;
-    this.finishLine(); // a last line without a separator is still a line
+    if (this.jsonValues !== null) this.takeJson(this.jsonValues.end(), true);
+    else this.finishLine(); // a last line without a separator is still a line
     this.owner.inputEnded();
   };
+
+  /**
+   * --json-input: the values that ended go, each one message; at one that is not JSON, input stops: what came
+   * before it goes, nothing after it, and the run fails (it is said where, in one line).
+   */
+  private takeJson(step: JsonInputStep, atEnd = false): void {
+    if (step.values.length > 0) this.sendOrQueue(step.values);
+    if (step.error === null) return;
+    this.output.error(step.error);
+    this.jsonFailed = true;
+    if (atEnd) return;
+    this.stdinState = 'ended';
+    this.stdin.removeListener('data', this.onData);
+    this.stdin.pause();
+    this.owner.inputEnded();
+  }
 
   /** The line being read ends with `last`: a whole line to send, or null when it went (or was lost) in fragments. */
   private endLine(last: Buffer): Buffer | null {
@@ -4060,7 +4536,7 @@ const CONTROL_KEYS: Record<string, string> = {
 const CURSOR_KEYS: Record<string, string> = { A: 'up', B: 'down', C: 'right', D: 'left', H: 'home', F: 'end' };
 const TILDE_KEYS: Record<string, string> = { '1': 'home', '7': 'home', '4': 'end', '8': 'end', '3': 'delete', '200': 'paste-start', '201': 'paste-end' };
 /** Alt (ESC) + a key: word-wise moves and kills, as in readline. */
-const ALT_KEYS: Record<string, string> = { b: 'word-left', f: 'word-right', d: 'kill-word-forward', '\x7f': 'kill-word-back', '\x08': 'kill-word-back' };
+const ALT_KEYS: Record<string, string> = { b: 'word-left', f: 'word-right', d: 'kill-word-forward', '\x7f': 'kill-word-back', '\x08': 'kill-word-back', '\r': 'newline', '\n': 'newline' };
 
 /** A key as KeyReader decodes it: text to insert (a run of printable characters), or a named key. */
 export type KeyPress = { type: 'text'; text: string } | { type: 'key'; name: string };
@@ -4068,8 +4544,8 @@ export type KeyPress = { type: 'text'; text: string } | { type: 'key'; name: str
 /**
  * Raw-mode input (decoded UTF-8) as keys: printable runs, control keys, and escape sequences (cursor keys,
  * Alt combinations, bracketed paste markers), which may be cut anywhere by the end of a chunk. An unknown
- * sequence is the key 'none', never text. Inside a bracketed paste only text and Enter come out: a pasted
- * Ctrl-C or Ctrl-D is no key.
+ * sequence is the key 'none', never text. Inside a bracketed paste only text comes out, its line breaks as
+ * "\n" (a pasted Ctrl-C or Ctrl-D is no key), and its end is the key 'paste-end'.
  */
 export class KeyReader {
   /** The start of an escape sequence that the end of a chunk cut off. */
@@ -4107,8 +4583,14 @@ export class KeyReader {
         i += sequence.length;
         name = sequence.key;
       }
-      if (name === 'paste-start' || name === 'paste-end') this.pasting = name === 'paste-start';
-      else if (!this.pasting || name === 'enter') keys.push({ type: 'key', name });
+      if (name === 'paste-start' || name === 'paste-end') {
+        if (name === 'paste-end' && this.pasting) keys.push({ type: 'key', name });
+        this.pasting = name === 'paste-start';
+      } else if (this.pasting && name === 'enter') {
+        run += '\n'; // a pasted line break stays in the message
+      } else if (!this.pasting) {
+        keys.push({ type: 'key', name });
+      }
     }
     endRun();
     return keys;
@@ -4270,17 +4752,43 @@ export class LineEditor {
       case 'backspace': if (this.cursor > 0) line.splice(--this.cursor, 1); return;
       case 'left': this.cursor = Math.max(0, this.cursor - 1); return;
       case 'right': this.cursor = Math.min(line.length, this.cursor + 1); return;
-      case 'home': this.cursor = 0; return;
-      case 'end': this.cursor = line.length; return;
+      case 'home': this.cursor = this.rowStart(this.cursor); return;
+      case 'end': this.cursor = this.rowEnd(this.cursor); return;
       case 'word-left': this.cursor = this.wordStart(); return;
       case 'word-right': this.cursor = this.wordEnd(); return;
-      case 'kill-start': this.kill(0, this.cursor); return;
-      case 'kill-end': this.kill(this.cursor, line.length); return;
+      case 'kill-start': this.kill(this.rowStart(this.cursor), this.cursor); return;
+      case 'kill-end': this.kill(this.cursor, this.rowEnd(this.cursor)); return;
       case 'kill-word-back': this.kill(this.wordStart(), this.cursor); return;
       case 'kill-word-forward': this.kill(this.cursor, this.wordEnd()); return;
       case 'yank': this.insert(this.killed.join('')); return;
-      case 'up': case 'down': this.browseHistory(key === 'up' ? -1 : 1); return;
+      case 'newline': this.insert('\n'); return;
+      case 'paste-end': return this.endPaste();
+      case 'up': case 'down': return this.moveVertically(key === 'up' ? -1 : 1);
     }
+  }
+
+  /** A paste that ended with a line break: the break is dropped (what was copied was lines; Enter sends them). */
+  private endPaste(): void {
+    if (this.line[this.cursor - 1] === '\n') this.line.splice(--this.cursor, 1);
+  }
+
+  /** Up and Down move between the rows of a message of several lines; past its first or last row, through the history. */
+  private moveVertically(step: -1 | 1): void {
+    const start = this.rowStart(this.cursor);
+    const target = step < 0 ? (start === 0 ? -1 : this.rowStart(start - 1)) : this.rowEnd(this.cursor) === this.line.length ? -1 : this.rowEnd(this.cursor) + 1;
+    if (target < 0) return this.browseHistory(step);
+    // The same column, as far as the other row goes.
+    this.cursor = Math.min(target + (this.cursor - start), this.rowEnd(target));
+  }
+
+  /** Where the row (of a message of several lines) that holds index `at` starts, and where it ends (its "\n", or the end). */
+  private rowStart(at: number): number {
+    return at === 0 ? 0 : this.line.lastIndexOf('\n', at - 1) + 1;
+  }
+
+  private rowEnd(at: number): number {
+    const end = this.line.indexOf('\n', at);
+    return end < 0 ? this.line.length : end;
   }
 
   private enter(actions: EditorAction[]): void {
@@ -4335,30 +4843,56 @@ export class LineEditor {
   }
 
   /**
-   * The visible part of the line for a window `columns` wide (the prompt not included: it is `this.prompt`),
-   * and the cursor's column after the prompt. The last column stays free, so the terminal never wraps.
+   * What the text looks like in a window `columns` wide and `maxRows` high: its rows (a message of several lines
+   * has several; the prompts not included: `this.prompt` goes before the first row, as many spaces before the
+   * others), which of them the cursor is on, and its column after the prompt. A row wider than the window
+   * scrolls sideways on the cursor's row; a message of more rows than fit shows the ones up to the cursor's.
+   * The last column stays free, so the terminal never wraps.
    */
-  render(columns: number): { visible: string; cursorColumn: number } {
+  render(columns: number, maxRows = 1000): { rows: string[]; firstRow: number; cursorRow: number; cursorColumn: number } {
     const room = Math.max(1, columns - this.promptWidth - 1);
+    const starts = [0];
+    for (let at = this.line.indexOf('\n'); at >= 0; at = this.line.indexOf('\n', at + 1)) starts.push(at + 1);
+    let cursorRow = 0;
+    while (cursorRow + 1 < starts.length && starts[cursorRow + 1]! <= this.cursor) cursorRow++;
+    const firstRow = Math.max(0, cursorRow - Math.max(1, maxRows) + 1);
+    const rows: string[] = [];
+    let cursorColumn = 0;
+    for (let row = firstRow; row < starts.length && row < firstRow + Math.max(1, maxRows); row++) {
+      const start = starts[row]!, end = row + 1 < starts.length ? starts[row + 1]! - 1 : this.line.length;
+      if (row === cursorRow) {
+        const shown = this.renderRow(start, end, room);
+        rows.push(shown.visible);
+        cursorColumn = shown.cursorColumn;
+      } else {
+        let at = start;
+        for (let used = 0; at < end && used + graphemeWidth(this.line[at]!) <= room; at++) used += graphemeWidth(this.line[at]!);
+        rows.push(this.line.slice(start, at).join('').replace(/\t/g, ' '));
+      }
+    }
+    return { rows, firstRow, cursorRow: cursorRow - firstRow, cursorColumn };
+  }
+
+  /** The cursor's row, line[start, end), scrolled sideways to keep the cursor in view (one window's worth of work). */
+  private renderRow(start: number, end: number, room: number): { visible: string; cursorColumn: number } {
     const { line, cursor } = this;
-    // Each index below is within 0..line.length-1 by its loop's own bounds; width() reads one grapheme.
+    // Each index below is within start..end-1 by its loop's own bounds; width() reads one grapheme.
     const width = (i: number) => graphemeWidth(line[i]!);
-    // Each step looks at one window's worth of graphemes, however long the line (a pasted megabyte).
-    if (cursor < this.scroll) this.scroll = cursor;
+    if (this.scroll < start || this.scroll > cursor) this.scroll = Math.min(Math.max(this.scroll, start), cursor);
     let used = 0, first = cursor;
     while (first > this.scroll && used + width(first - 1) <= room) used += width(--first);
     this.scroll = first; // the cursor is in view
     let rest = 0;
-    for (let i = this.scroll; i < line.length && rest < room; i++) rest += width(i);
-    // A shorter line (or a jump back) leaves room at the right: scroll back to use it.
-    while (this.scroll > 0 && rest + width(this.scroll - 1) < room) rest += width(--this.scroll);
-    let end = this.scroll, shown = 0, cursorColumn = 0;
-    for (; end < line.length && shown + width(end) <= room; end++) {
-      if (end === cursor) cursorColumn = shown;
-      shown += width(end);
+    for (let i = this.scroll; i < end && rest < room; i++) rest += width(i);
+    // A shorter row (or a jump back) leaves room at the right: scroll back to use it.
+    while (this.scroll > start && rest + width(this.scroll - 1) < room) rest += width(--this.scroll);
+    let last = this.scroll, shown = 0, cursorColumn = 0;
+    for (; last < end && shown + width(last) <= room; last++) {
+      if (last === cursor) cursorColumn = shown;
+      shown += width(last);
     }
-    if (cursor >= end) cursorColumn = shown;
-    return { visible: line.slice(this.scroll, end).join('').replace(/\t/g, ' '), cursorColumn };
+    if (cursor >= last) cursorColumn = shown;
+    return { visible: line.slice(this.scroll, last).join('').replace(/\t/g, ' '), cursorColumn };
   }
 }
 
@@ -4366,8 +4900,8 @@ export class LineEditor {
 
 const BRACKETED_PASTE_ON = '\x1b[?2004h';
 const BRACKETED_PASTE_OFF = '\x1b[?2004l';
-/** Back to column 0 and clear the row: where the input line was. */
-const CLEAR_ROW = '\r\x1b[K';
+/** Back to column 0 and clear from there to the end of the screen: where a one-row input line was. */
+const CLEAR_BELOW = '\r\x1b[J';
 const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 
 /**
@@ -4391,6 +4925,8 @@ export class TerminalLine {
   private active = false;
   /** Output is writing: the row is cleared and will be drawn again by show(). */
   private hidden = false;
+  /** How many rows below the first drawn row the cursor was left: where clearDrawn() goes back from. */
+  private drawnCursorRow = 0;
 
   constructor(stdin: RawTerminalInput, io: ClientIo, options: { color: boolean; historyFile: string | null; warn: (text: string) => void }, onActions: (actions: EditorAction[]) => void) {
     this.stdin = stdin;
@@ -4434,7 +4970,7 @@ export class TerminalLine {
   hide(): void {
     if (!this.active || this.hidden) return;
     this.hidden = true;
-    this.io.stdout.write(CLEAR_ROW);
+    this.io.stdout.write(this.clearDrawn());
   }
 
   show(): void {
@@ -4449,16 +4985,33 @@ export class TerminalLine {
   }
 
   private readonly restore = (): void => {
-    this.io.stdout.write(CLEAR_ROW + BRACKETED_PASTE_OFF);
+    this.io.stdout.write(this.clearDrawn() + BRACKETED_PASTE_OFF);
     this.stdin.setRawMode(false);
   };
 
+  /**
+   * Draw the line's rows (a line holds a line break once pasted or typed with Alt-Enter) and put the cursor
+   * where the editor says. The rows shown are at most the terminal's height less two, so the output above
+   * is never pushed out of sight entirely.
+   */
   private readonly draw = (): void => {
     if (!this.active || this.hidden) return;
-    const { visible, cursorColumn } = this.editor.render(this.io.stdout.columns ?? 80);
+    const maxRows = Math.max(1, (this.io.stdout.rows ?? 24) - 2);
+    const { rows, firstRow, cursorRow, cursorColumn } = this.editor.render(this.io.stdout.columns ?? 80, maxRows);
+    const continuation = ' '.repeat(this.editor.promptWidth);
+    const drawn = rows.map((row, i) => (i === 0 && firstRow === 0 ? this.prompt : continuation) + row).join('\n');
+    const up = rows.length - 1 - cursorRow;
     const column = this.editor.promptWidth + cursorColumn;
-    this.io.stdout.write(`${CLEAR_ROW}${this.prompt}${visible}\r${column > 0 ? `\x1b[${column}C` : ''}`);
+    this.io.stdout.write(`${this.clearDrawn()}${drawn}${up > 0 ? `\x1b[${up}A` : ''}\r${column > 0 ? `\x1b[${column}C` : ''}`);
+    this.drawnCursorRow = cursorRow;
   };
+
+  /** Back to the first row drawn, and clear from there down. */
+  private clearDrawn(): string {
+    const up = this.drawnCursorRow;
+    this.drawnCursorRow = 0;
+    return up > 0 ? `\r\x1b[${up}A\x1b[J` : CLEAR_BELOW;
+  }
 
   private readonly onData = (chunk: Buffer): void => {
     const actions = this.editor.feed(this.decoder.write(chunk));
@@ -4473,7 +5026,8 @@ export class TerminalLine {
 
   /** A line sent: it stays on screen above the new, empty input line. */
   private commit(text: string): void {
-    this.io.stdout.write(`${CLEAR_ROW}${this.prompt}${text}\n`);
+    const continuation = ' '.repeat(this.editor.promptWidth);
+    this.io.stdout.write(`${this.clearDrawn()}${this.prompt}${text.replace(/\t/g, ' ').replace(/\n/g, '\n' + continuation)}\n`);
     this.saveHistory(text);
   }
 
@@ -4494,22 +5048,45 @@ export class TerminalLine {
 
   private loadHistory(): string[] {
     if (this.historyFile === null) return [];
+    let text: string;
     try {
-      return readFileSync(this.historyFile, 'utf8').split('\n').filter((line) => line !== '').map(neutraliseControls);
+      text = readFileSync(this.historyFile, 'utf8');
     } catch {
       return []; // no history yet
     }
+    return text.split('\n').map(decodeHistoryEntry).filter((entry) => entry !== '');
   }
 
   private saveHistory(text: string): void {
-    if (this.historyFile === null || text === '') return;
+    if (this.historyFile === null || text === '' || this.historyFailed) return;
     try {
-      appendFileSync(this.historyFile, text + '\n', { mode: 0o600 });
+      // The default file's directory (~/.local/state/wsc) may not exist yet; it holds what was typed, so 0700.
+      mkdirSync(dirname(this.historyFile), { recursive: true, mode: 0o700 });
+      appendFileSync(this.historyFile, encodeHistoryEntry(text) + '\n', { mode: 0o600 });
     } catch (error) {
       // The session goes on without it, and the user is told once.
-      if (!this.historyFailed) this.warn(`cannot write the history to ${this.historyFile}: ${describeFileError(error as NodeJS.ErrnoException)}; going on without it`);
+      this.warn(`cannot write the history to ${this.historyFile}: ${describeFileError(error as NodeJS.ErrnoException)}; going on without it`);
       this.historyFailed = true;
     }
+  }
+}
+
+/**
+ * The history file holds one entry per line, as typed. An entry of several lines (pasted, or Alt-Enter)
+ * is written as RS (0x1e) and its JSON string, which holds no line break; RS never starts a typed line.
+ */
+function encodeHistoryEntry(text: string): string {
+  return text.includes('\n') ? '\x1e' + JSON.stringify(text) : text;
+}
+
+/** An entry as the editor holds it; the file may have been edited, so no control character gets through. */
+function decodeHistoryEntry(line: string): string {
+  if (!line.startsWith('\x1e')) return neutraliseControls(line);
+  try {
+    const text: unknown = JSON.parse(line.slice(1));
+    return typeof text === 'string' ? text.split('\n').map(neutraliseControls).join('\n') : '';
+  } catch {
+    return '';
   }
 }
 
@@ -4601,7 +5178,6 @@ class ChatClient implements AttemptHost, InputHost {
   /** False once a redirect led to another host: credentials are not sent there. */
   private sendCredentials = true;
   private attempt: Attempt | null = null;
-  /** The user asked to quit: closed with this as soon as the connection is open. */
   /**
    * The client is to close with this, as soon as the connection is open: because input ended (what was read
    * goes first, and --reconnect retries until it has), or because the user quit (which ends the retrying).
@@ -4627,7 +5203,7 @@ class ChatClient implements AttemptHost, InputHost {
     const sends = options.target.role !== 'consumer';
     // `-f -`: main() has read stdin, to its end, into its message.
     const execute = options.execute.map((message) => (message === 'stdin' ? options.stdinMessage ?? EMPTY : message));
-    this.input = new LineInput(io, output, { ...options, sends, execute, stdinIsMessage: options.stdinMessage !== null }, this);
+    this.input = new LineInput(io, output, { ...options, sends, execute, stdinIsMessage: options.stdinMessage !== null, jsonInput: options.jsonInput }, this);
     const raw = sends ? rawTerminal(io) : null;
     const warn = (text: string) => output.error(text);
     this.terminalLine = raw && new TerminalLine(raw, io, { color: output.colorful, historyFile: options.historyFile, warn }, this.onEditorActions);
@@ -4636,6 +5212,9 @@ class ChatClient implements AttemptHost, InputHost {
 
   async run(): Promise<number> {
     this.listen(true);
+    const replaced = this.options.replacedHeaders;
+    // A browser's "Copy as cURL" carries the handshake's own headers: each attempt makes its own.
+    if (this.options.verbose && replaced.length > 0) this.output.trace(`-H ${[...new Set(replaced)].join(', ')}: replaced by the client's own`);
     let status: number;
     try {
       status = await this.attempts();
@@ -4645,8 +5224,8 @@ class ChatClient implements AttemptHost, InputHost {
       this.backoffTimer.clear();
       this.listen(false);
     }
-    // A script must be able to tell that input was lost, or that the answer never came (a failure says why itself).
-    if (this.input.unsent > 0) status = ExitStatus.FAILURE;
+    // A script must be able to tell that input was lost or refused, or that the answer never came (a failure says why itself).
+    if (this.input.unsent > 0 || this.input.failed) status = ExitStatus.FAILURE;
     if (status === ExitStatus.OK && this.shown < this.options.count && this.options.count !== Infinity) {
       this.output.error(`got ${this.shown} of ${this.options.count} message${this.options.count === 1 ? '' : 's'}`);
       status = ExitStatus.FAILURE;
@@ -4780,13 +5359,28 @@ class ChatClient implements AttemptHost, InputHost {
     else this.startWaitWhenInputDone();
   }
 
-  get messagesLeft(): number {
-    return this.options.count - this.shown;
+  /** The messages to print: those --filter matches, up to what --count still allows; then the count is done. */
+  pick(event: MessageEvent): MessageEvent | null {
+    const left = this.options.count - this.shown;
+    let ranges = this.options.filter === null ? event.ranges : this.matching(event, this.options.filter);
+    if (ranges.length > 2 * left) ranges = ranges.slice(0, 2 * left);
+    if (ranges.length === 0) return null;
+    this.shown += ranges.length / 2;
+    if (this.shown >= this.options.count) this.quit(CloseCode.NORMAL);
+    return ranges === event.ranges ? event : { ...event, ranges };
   }
 
-  messagesShown(n: number): void {
-    this.shown += n;
-    if (this.shown >= this.options.count) this.quit(CloseCode.NORMAL);
+  /** --filter: the ranges of the messages it matches, tested on the text (a binary message: as it is printed). */
+  private matching(event: MessageEvent, filter: RegExp): number[] {
+    const ranges: number[] = [];
+    const { bytes } = event;
+    for (let i = 0; i < event.ranges.length; i += 2) {
+      const start = event.ranges[i]!, end = event.ranges[i + 1]!; // ranges holds [start, end) pairs
+      const encoding = this.options.binaryEncoding;
+      const shown = event.type === 'text' ? bytes.toString('utf8', start, end) : encoding ? bytes.toString(encoding, start, end) : describeBinary(bytes.subarray(start, end));
+      if (filter.test(shown)) ranges.push(start, end);
+    }
+    return ranges;
   }
 
   pauseInput(): void {

@@ -27,7 +27,7 @@ const attemptOptions = (overrides: Partial<AttemptOptions> = {}): AttemptOptions
   subprotocols: [], deflate: true, proxy: null, tls: { insecure: false, ca: null, certificate: null, privateKey: null, passphrase: null },
   sendBinary: false, verbose: false, showHeartbeats: false, followRedirects: false, ...overrides,
 });
-const outputOptions: OutputOptions = { separator: 0x0a, quiet: false, json: false, timestamps: false, color: false, binaryEncoding: null, secrets: [] };
+const outputOptions: OutputOptions = { separator: 0x0a, quiet: false, json: false, timestamps: false, color: false, binaryEncoding: null, pretty: null, secrets: [] };
 const consumerAt = (port: number): Target => ({ secure: false, host: '127.0.0.1', port, role: 'consumer', path: '/consumer' });
 
 /** An attempt to a fake server playing `script`; `onOpen` is what the host does at OPEN. */
@@ -44,7 +44,7 @@ async function attemptAgainst(
   const stdout = server.stdout ?? new PassThrough().on('data', (chunk: Buffer) => out.push(chunk));
   const stderr = new PassThrough().on('data', (chunk: Buffer) => err.push(chunk));
   const output = new Output(outputOptions, { stdin: new PassThrough(), stdout, stderr, env: {}, signals: new EventEmitter() });
-  const host: AttemptHost = { interactive: false, messagesLeft: Infinity, messagesShown() {}, opened: (attempt) => server.onOpen?.(attempt), pauseInput() {}, resumeInput() {} };
+  const host: AttemptHost = { interactive: false, pick: (event) => event, opened: (attempt) => server.onOpen?.(attempt), pauseInput() {}, resumeInput() {} };
   const attempt = new Attempt(attemptOptions(overrides), consumerAt(fake.port), output, host, []);
   const started = performance.now();
   const result = attempt.run();
@@ -187,7 +187,7 @@ t.test('unreachable: nothing listening', async (t) => {
   await new Promise<void>((resolve) => closed.close(() => resolve()));
   const err: Buffer[] = [];
   const output = new Output(outputOptions, { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough().on('data', (c: Buffer) => err.push(c)), env: {}, signals: new EventEmitter() });
-  const host: AttemptHost = { interactive: false, messagesLeft: Infinity, messagesShown() {}, opened() {}, pauseInput() {}, resumeInput() {} };
+  const host: AttemptHost = { interactive: false, pick: (event) => event, opened() {}, pauseInput() {}, resumeInput() {} };
   const result = await new Attempt(attemptOptions(), consumerAt(port), output, host, []).run();
   t.same([result.status, result.retry], [1, true]);
   t.match(Buffer.concat(err).toString(), /cannot connect to 127\.0\.0\.1:\d+: connection refused/);

@@ -145,3 +145,23 @@ t.test('--auth USER on a terminal: the password is asked for without echo', { sk
   second.ws.close(1000);
   t.equal(await keys.exit, 0);
 });
+
+t.test('the password typed at the prompt is never in the history; the line typed after it is', { skip: !hasScript && 'script (util-linux) is not installed' }, async (t) => {
+  const server = await startChatServer({ port: 0 });
+  t.teardown(() => server.close());
+  const state = mkdtempSync(join(tmpdir(), 'wsc-state-'));
+  t.teardown(() => rmSync(state, { recursive: true, force: true }));
+  const seen = server.nextConnection();
+  const run = runOnPty(['--auth', 'alice', `ws://127.0.0.1:${server.port}/both`], { NO_COLOR: '1', XDG_STATE_HOME: state });
+  t.teardown(() => run.child.kill('SIGKILL'));
+  await run.waitForScreen('Password for alice: ');
+  run.type(`${SECRET}\r`);
+  const { ws } = await seen;
+  const message = new Promise((resolve) => ws.once('message', (data) => resolve(data.toString())));
+  await run.waitForScreen('> ');
+  run.type('after the password\r');
+  t.equal(await message, 'after the password');
+  run.type('\x04');
+  t.equal(await run.exit, 0);
+  t.equal(readFileSync(join(state, 'wsc', 'history'), 'utf8'), 'after the password\n', 'only the line typed into the input line');
+});

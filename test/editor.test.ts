@@ -59,11 +59,15 @@ t.test('history: Up and Down, with the line being written kept', async (t) => {
   t.same(type([KEYS.up, '\r'], loaded).lines, ['from a file'], 'history given at start (--history)');
 });
 
-t.test('paste: text as it is, one line per newline; controls inside a paste are not keys', async (t) => {
+t.test('paste: text as it is, a block of lines one message; controls inside a paste are not keys', async (t) => {
   const long = 'x'.repeat(10_000);
   t.same(type([KEYS.pasteStart + long + KEYS.pasteEnd, '\r']).lines, [long], 'a long line whole');
-  const block = type([KEYS.pasteStart + 'one\rtwo\r\nthree' + KEYS.pasteEnd, '\r']);
-  t.same(block.lines, ['one', 'two', 'three'], 'several lines, in order');
+  const block = type([KEYS.pasteStart + 'one\rtwo\r\nthree' + KEYS.pasteEnd]);
+  t.same(block.lines, [], 'a pasted block is not sent by its own line breaks');
+  t.same(type(['\r'], block.editor).lines, ['one\ntwo\nthree'], 'Enter sends it whole, CR and CR LF as line breaks');
+  const json = '{\n  "id": 7,\n  "method": "ping"\n}\n';
+  t.same(type([KEYS.pasteStart + json + KEYS.pasteEnd, '\r']).lines, [json.slice(0, -1)], 'one line break at the very end is dropped');
+  t.same(type(['say: ', KEYS.pasteStart + 'a\nb' + KEYS.pasteEnd, '!', '\r']).lines, ['say: a\nb!'], 'pasted into what is typed, the cursor after it');
   const hostile = type([KEYS.pasteStart + 'a\x03b\x04c' + KEYS.pasteEnd, '\r']);
   t.same(hostile.lines, ['abc'], 'a pasted Ctrl-C or Ctrl-D does nothing');
   t.same(hostile.others, []);
@@ -76,20 +80,48 @@ t.test('graphemes and widths: emoji and accents are one character, CJK and emoji
   t.same(['a', 'é', '漢', '😀', '👍🏽', '\u0301'].map(graphemeWidth), [1, 1, 2, 2, 2, 0]);
   t.same(type(['日本語😀e\u0301', KEYS.left, KEYS.backspace, '\r']).lines, ['日本語e\u0301'], 'Backspace removes the emoji whole');
   const { editor } = type(['漢字', KEYS.left]);
-  t.same(editor.render(80), { visible: '漢字', cursorColumn: 2 }, 'the cursor sits after one wide character');
+  t.same(editor.render(80), { rows: ['漢字'], firstRow: 0, cursorRow: 0, cursorColumn: 2 }, 'the cursor sits after one wide character');
   type(['e', '\u0301'], editor);
   t.equal(editor.text, '漢e\u0301字', 'a combining accent typed after a letter joins it');
 });
 
 t.test('a line wider than the window scrolls sideways, keeping the cursor in view', async (t) => {
   const { editor } = type(['0123456789abcdefghij']);
-  let row = editor.render(12); // room: 12 - 2 (prompt) - 1 = 9 columns
-  t.same(row, { visible: 'bcdefghij', cursorColumn: 9 });
+  const shown = (columns: number) => {
+    const { rows, cursorRow, cursorColumn } = editor.render(columns);
+    return { visible: rows[cursorRow], cursorColumn };
+  };
+  t.same(shown(12), { visible: 'bcdefghij', cursorColumn: 9 }); // room: 12 - 2 (prompt) - 1 = 9 columns
   type([KEYS.home], editor);
-  row = editor.render(12);
-  t.same(row, { visible: '012345678', cursorColumn: 0 });
+  t.same(shown(12), { visible: '012345678', cursorColumn: 0 });
   type([KEYS.end, KEYS.ctrlU, 'short'], editor);
-  t.same(editor.render(12), { visible: 'short', cursorColumn: 5 }, 'scrolls back when the line fits again');
+  t.same(shown(12), { visible: 'short', cursorColumn: 5 }, 'scrolls back when the line fits again');
+});
+
+t.test('a message of several rows: Alt-Enter, rows drawn, Up/Down, Home/End and Ctrl-U/K by row, history whole', async (t) => {
+  const altEnter = '\x1b\r';
+  t.same(type(['{', altEnter, '  "id": 7', altEnter, '}', '\r']).lines, ['{\n  "id": 7\n}'], 'Alt-Enter: a line break, Enter sends all the rows');
+  const { editor } = type(['first row', altEnter, 'second']);
+  t.same(editor.render(80), { rows: ['first row', 'second'], firstRow: 0, cursorRow: 1, cursorColumn: 6 }, 'each row drawn, the cursor on the last');
+  type([KEYS.up], editor);
+  t.same(editor.render(80), { rows: ['first row', 'second'], firstRow: 0, cursorRow: 0, cursorColumn: 6 }, 'Up: the row above, the same column');
+  type([KEYS.end, '!', KEYS.down, KEYS.home, '>'], editor);
+  t.equal(editor.text, 'first row!\n>second', 'End and Home are the row\'s; Down: the row below');
+  type([KEYS.ctrlK], editor);
+  t.equal(editor.text, 'first row!\n>', 'Ctrl-K: to the end of the row only');
+  type([KEYS.up, KEYS.ctrlU], editor);
+  t.equal(editor.text, 'irst row!\n>', 'Ctrl-U: to the start of the row only (Up kept the column)');
+  type([KEYS.down, KEYS.backspace], editor);
+  t.equal(editor.text, 'irst row!>', 'Backspace at a row\'s start joins it to the row above');
+
+  const history = type(['one', '\r', 'a', altEnter, 'b', '\r']);
+  t.same(type([KEYS.up, '\r'], history.editor).lines, ['a\nb'], 'Up recalls a message of several rows whole');
+  t.same(type(['x', altEnter, 'y', KEYS.up, KEYS.up, '\r'], history.editor).lines, ['a\nb'], 'Up from the first row: the history, at its last row');
+  t.same(type(['x', altEnter, 'y', KEYS.up, KEYS.up, KEYS.up, KEYS.up, '\r'], history.editor).lines, ['one'], 'and up its rows to the entry before');
+
+  const tall = type([Array.from({ length: 30 }, (_, i) => `row ${i}`).join(altEnter)]).editor;
+  const window = tall.render(80, 5);
+  t.same(window, { rows: ['row 25', 'row 26', 'row 27', 'row 28', 'row 29'], firstRow: 25, cursorRow: 4, cursorColumn: 6 }, 'at most maxRows, around the cursor');
 });
 
 t.test('graphemes around long ASCII runs (split by hand) are the ones Intl.Segmenter finds', async (t) => {
@@ -113,8 +145,8 @@ t.test('a pasted megabyte, drawn after every chunk as the terminal line does, ar
   editor.feed('\x1b[200~');
   for (let at = 0; at < text.length; at += 65_536) {
     editor.feed(text.slice(at, at + 65_536));
-    const row = editor.render(80);
-    t.ok(row.cursorColumn <= 77, 'the cursor stays in the window');
+    const { rows, cursorColumn } = editor.render(80);
+    t.ok(cursorColumn <= 77 && rows.length === 1, 'the cursor stays in the window');
   }
   t.same(editor.feed('\x1b[201~\r'), [{ type: 'line', text }]);
 });

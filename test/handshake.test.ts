@@ -4,7 +4,7 @@
 import t from 'tap';
 import * as http from 'node:http';
 import { computeAcceptKey, parseCommandLine, parseTarget, redirectTarget } from '../client.ts';
-import { listenOnLoopback, runInProcess } from './support/helpers.ts';
+import { listenOnLoopback, parsedOptions, runInProcess } from './support/helpers.ts';
 import { close, ping, runAgainstFakeServer, startFakeServer, text, validResponse, type FakeSession } from './support/fake-server.ts';
 import { nextRequest, startChatServer } from './support/server.ts';
 
@@ -59,13 +59,96 @@ t.test('credentials in the URL become Basic authentication', async (t) => {
   t.equal(await client.exit, 0);
 });
 
-t.test('headers the handshake owns cannot be overridden', async (t) => {
-  for (const header of ['Upgrade: h2c', 'connection: close', 'Sec-WebSocket-Key: AAAA', 'Sec-WebSocket-Version: 8']) {
-    const client = runInProcess(['-H', header, '127.0.0.1', '8001', 'consumer']);
-    t.equal(await client.exit, 2, `${header}: usage error`);
-    t.match(client.stderr(), new RegExp(`^wsc: --header cannot set ${header.split(':')[0]}: the WebSocket handshake sets it\\n`));
+// What Chrome's and Firefox's "Copy as cURL" give for a WebSocket request, in their own order and quoting
+// (Chrome: DevTools' format, cookies as -b, --compressed last; Firefox: devtools/client/shared/curl.js).
+const COPIED_FROM_CHROME = `curl 'wss://example.org/socket?v=2' \\
+  -H 'Upgrade: websocket' \\
+  -H 'Origin: https://example.org' \\
+  -H 'Cache-Control: no-cache' \\
+  -H 'Accept-Language: en-US,en;q=0.9' \\
+  -H 'Pragma: no-cache' \\
+  -b 'session=abc123; theme=dark' \\
+  -H 'Connection: Upgrade' \\
+  -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \\
+  -H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' \\
+  -H 'Sec-WebSocket-Version: 13' \\
+  -H 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits' \\
+  --compressed`;
+const COPIED_FROM_FIREFOX = `curl 'wss://example.org/socket?v=2' \\
+  -H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0' \\
+  -H 'Accept: */*' \\
+  -H 'Accept-Language: en-US,en;q=0.5' \\
+  -H 'Accept-Encoding: gzip, deflate, br, zstd' \\
+  -H 'Sec-WebSocket-Version: 13' \\
+  -H 'Origin: https://example.org' \\
+  -H 'Sec-WebSocket-Protocol: chat.v2, chat.v1' \\
+  -H 'Sec-WebSocket-Extensions: permessage-deflate' \\
+  -H 'Sec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==' \\
+  -H 'Connection: keep-alive, Upgrade' \\
+  -H 'Cookie: session=abc123; theme=dark' \\
+  -H 'Sec-Fetch-Dest: empty' \\
+  -H 'Sec-Fetch-Mode: websocket' \\
+  -H 'Sec-Fetch-Site: same-origin' \\
+  -H 'Pragma: no-cache' \\
+  -H 'Cache-Control: no-cache' \\
+  -H 'Upgrade: websocket'`;
+
+/** The words of a copied command line, as a POSIX shell splits it (single quotes and line continuations only). */
+function shellWords(line: string): string[] {
+  return [...line.replace(/\\\n/g, ' ').matchAll(/'([^']*)'|(\S+)/g)].map((match) => match[1] ?? match[2]!);
+}
+
+t.test('"Copy as cURL" from Chrome and Firefox, curl replaced by wsc: the handshake\'s own headers replaced, the rest sent', async (t) => {
+  const server = await startChatServer({ port: 0 });
+  t.teardown(() => server.close());
+  for (const [browser, copied] of [['Chrome', COPIED_FROM_CHROME], ['Firefox', COPIED_FROM_FIREFOX]] as const) {
+    const args = shellWords(copied).slice(1).map((word) => word.replace('wss://example.org/socket', `ws://127.0.0.1:${server.port}/both`));
+    const seen = nextRequest(server);
+    const client = runInProcess(['-v', ...args]);
+    const refused = client.exit.then(() => Promise.reject(new Error(`${browser}: the client exited before the server accepted: ${client.stderr()}`)));
+    const { headers, rawHeaders, url, ws } = await Promise.race([seen, refused]);
+    const named = (name: string) => rawHeaders.filter((_, i) => i % 2 === 0 && rawHeaders[i]!.toLowerCase() === name).length;
+    t.equal(url, '/both?v=2', `${browser}: the path and query as copied`);
+    for (const name of ['upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'cookie', 'user-agent', 'origin']) {
+      t.equal(named(name), 1, `${browser}: one ${name} header`);
+    }
+    t.notOk(['dGhlIHNhbXBsZSBub25jZQ==', 'x3JJHMbDL1EzLkh9GBhXDw=='].includes(headers['sec-websocket-key']!), `${browser}: a key of the client's own, not the copied one`);
+    t.equal(headers.connection, 'Upgrade', `${browser}: Connection: Upgrade, not the copied value`);
+    t.equal(headers.cookie, 'session=abc123; theme=dark', `${browser}: the cookies`);
+    t.match(headers['user-agent'], browser === 'Chrome' ? /Chrome\/131/ : /Firefox\/133/, `${browser}: its User-Agent`);
+    t.equal(headers.origin, 'https://example.org');
+    t.equal(headers['accept-language'], browser === 'Chrome' ? 'en-US,en;q=0.9' : 'en-US,en;q=0.5', `${browser}: other headers as copied`);
+    if (browser === 'Firefox') t.equal(headers['sec-websocket-protocol'], 'chat.v2, chat.v1', 'Sec-WebSocket-Protocol: offered, as -s would');
+    ws.send('hello');
+    await client.waitFor('stdout', 'hello\n');
+    client.kill('SIGTERM');
+    t.equal(await client.exit, 0, `${browser}: runs as copied`);
+    const replaced = client.stderr().match(/^wsc: -H .*: replaced by the client's own$/gm) ?? [];
+    t.equal(replaced.length, 1, `${browser}: -v says once that the handshake headers were replaced`);
+    t.match(replaced[0], /Upgrade.*Sec-WebSocket-Key.*Sec-WebSocket-Version|Sec-WebSocket-Version.*Sec-WebSocket-Key.*Upgrade/);
   }
-  t.throws(() => parseCommandLine(['-H', 'no colon', '127.0.0.1', '8001', 'both']), /--header must be "NAME: VALUE"/);
+});
+
+t.test('-b, -A, -e, -k and --compressed do what they do in curl; a header with a line break or a bad name is still refused', async (t) => {
+  const parsed = parsedOptions(['-b', 'a=1; b=2', '-H', 'Cookie: c=3', '-b', 'd=4', '-A', 'agent/1', '-e', 'https://example.org/app',
+    '-k', '--compressed', 'wss://example.org/']);
+  t.same(parsed.headers.filter(([name]) => name === 'Cookie'), [['Cookie', 'c=3; a=1; b=2; d=4']], 'one Cookie header: -H\'s, then -b\'s');
+  t.same(parsed.headers.find(([name]) => name === 'User-Agent'), ['User-Agent', 'agent/1']);
+  t.same(parsed.headers.find(([name]) => name === 'Referer'), ['Referer', 'https://example.org/app']);
+  t.equal(parsed.tls.insecure, true, '-k is --insecure');
+  t.same(parsedOptions(['-H', 'User-Agent: mine', '-A', 'other', 'ws://h/']).headers, [['User-Agent', 'mine']], '-H User-Agent wins over -A');
+  t.equal(parsedOptions(['-v', 'ws://h/']).verbose, true, 'no replaced header: nothing to say');
+  for (const [args, message] of [
+    [['-b', 'cookies.txt'], /--cookie takes NAME=VALUE pairs/],
+    [['-H', 'X-Bad Name: 1'], /--header must be "NAME: VALUE"/],
+    [['-H', 'no colon'], /--header must be "NAME: VALUE"/],
+    [['-H', 'X-Split: a\r\nInjected: 1'], /--header value must be one line/],
+    [['-A', 'agent\nX: 1'], /value must be one line/],
+  ] as const) {
+    const client = runInProcess([...args, '127.0.0.1', '8001', 'consumer']);
+    t.equal(await client.exit, 2, `${args.join(' ')}: usage error`);
+    t.match(client.stderr(), message);
+  }
 });
 
 t.test('subprotocols: one the client did not offer is rejected by name; none chosen is fine', async (t) => {
@@ -129,7 +212,7 @@ t.test('-L: a hop to another host does not carry the credentials', async (t) => 
   const port = await listenOnLoopback(redirector);
   t.teardown(() => redirector.close());
   const seen = nextRequest(server);
-  const client = runInProcess(['-L', '--auth', 'alice:s3cret', '-H', 'Cookie: id=7', '-H', 'X-Other: kept', '127.0.0.1', String(port), 'consumer']);
+  const client = runInProcess(['-L', '--auth', 'alice:s3cret', '-H', 'Cookie: id=7', '-b', 'sid=9', '-H', 'X-Other: kept', '127.0.0.1', String(port), 'consumer']);
   const { headers } = await seen;
   t.equal(headers.authorization, undefined, 'no Authorization at the other host');
   t.equal(headers.cookie, undefined, 'no Cookie at the other host');

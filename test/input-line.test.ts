@@ -41,14 +41,14 @@ t.test('start: raw mode and bracketed paste on, the prompt drawn; typed keys red
   const term = fakeTerminal();
   const { line, actions } = startLine(term);
   t.same(term.rawModes, [true]);
-  t.equal(await term.output(), '\x1b[?2004h\r\x1b[K> \r\x1b[2C', 'bracketed paste on, then the prompt with the cursor after it');
+  t.equal(await term.output(), '\x1b[?2004h\r\x1b[J> \r\x1b[2C', 'bracketed paste on, then the prompt with the cursor after it');
   term.stdin.write('hi');
-  t.equal(await term.output(), '\r\x1b[K> hi\r\x1b[4C');
+  t.equal(await term.output(), '\r\x1b[J> hi\r\x1b[4C');
   term.stdin.write('\r');
-  t.equal(await term.output(), '\r\x1b[K> hi\n\r\x1b[K> \r\x1b[2C', 'the sent line stays, a new prompt below');
+  t.equal(await term.output(), '\r\x1b[J> hi\n\r\x1b[J> \r\x1b[2C', 'the sent line stays, a new prompt below');
   t.same(actions, [{ type: 'line', text: 'hi' }]);
   line.stop();
-  t.equal(await term.output(), '\r\x1b[K\x1b[?2004l', 'stop: the row cleared, bracketed paste off');
+  t.equal(await term.output(), '\r\x1b[J\x1b[?2004l', 'stop: the row cleared, bracketed paste off');
   t.same(term.rawModes, [true, false], 'and raw mode off');
   t.equal(term.signals.listenerCount('exit'), 0, 'the exit hook removed');
 });
@@ -56,13 +56,13 @@ t.test('start: raw mode and bracketed paste on, the prompt drawn; typed keys red
 t.test('Output writes above the line: hide, the message, show', async (t) => {
   const term = fakeTerminal();
   const { line } = startLine(term);
-  const output = new Output({ separator: 0x0a, quiet: false, json: false, timestamps: false, color: false, binaryEncoding: null, secrets: [] }, term.io);
+  const output = new Output({ separator: 0x0a, quiet: false, json: false, timestamps: false, color: false, binaryEncoding: null, pretty: null, secrets: [] }, term.io);
   output.setInputLine(line);
   term.stdin.write('half');
   await term.output();
   output.message({ type: 'text', bytes: Buffer.from('xxhello'), ranges: [2, 7] });
   output.flush();
-  t.equal(await term.output(), '\r\x1b[K< hello\n\r\x1b[K> half\r\x1b[6C', 'row cleared, the message, the half line drawn again');
+  t.equal(await term.output(), '\r\x1b[J< hello\n\r\x1b[J> half\r\x1b[6C', 'row cleared, the message, the half line drawn again');
   line.stop();
 });
 
@@ -73,15 +73,44 @@ t.test('Ctrl-Z: the terminal put back, the process suspended; SIGCONT: raw mode 
   await term.output();
   term.stdin.write('\x1a');
   const before = await term.output();
-  t.match(before, '\r\x1b[K\x1b[?2004l', 'restored before stopping');
+  t.match(before, '\r\x1b[J\x1b[?2004l', 'restored before stopping');
   t.equal(term.suspensions(), 1, 'the process was suspended');
   t.same(term.rawModes, [true, false]);
   t.same(actions, [{ type: 'suspend' }]);
   term.signals.emit('SIGCONT');
   t.same(term.rawModes, [true, false, true], 'raw again after fg');
-  t.equal(await term.output(), '\x1b[?2004h\r\x1b[K> draft\r\x1b[7C', 'the line, as it was');
+  t.equal(await term.output(), '\x1b[?2004h\r\x1b[J> draft\r\x1b[7C', 'the line, as it was');
   line.stop();
   t.equal(term.signals.listenerCount('SIGCONT'), 0);
+});
+
+t.test('a message of several rows: each drawn below the prompt; the cursor moved up to its row; cleared from the first row down', async (t) => {
+  const term = fakeTerminal();
+  const { line, actions } = startLine(term);
+  await term.output();
+  term.stdin.write('\x1b[200~ab\ncd\x1b[201~');
+  t.equal(await term.output(), '\r\x1b[J> ab\n  cd\r\x1b[4C', 'the rows, the second indented as far as the prompt; the cursor on it');
+  term.stdin.write('\x1b[A');
+  t.equal(await term.output(), '\r\x1b[1A\x1b[J> ab\n  cd\x1b[1A\r\x1b[4C', 'Up: cleared from the first row; drawn; the cursor one row up');
+  const output = new Output({ separator: 0x0a, quiet: false, json: false, timestamps: false, color: false, binaryEncoding: null, pretty: null, secrets: [] }, term.io);
+  output.setInputLine(line);
+  output.message({ type: 'text', bytes: Buffer.from('news'), ranges: [0, 4] });
+  output.flush();
+  t.equal(await term.output(), '\r\x1b[J< news\n\r\x1b[J> ab\n  cd\x1b[1A\r\x1b[4C', 'a message goes where the first row was; the rows below it again');
+  term.stdin.write('\x1b[B\r');
+  t.equal(await term.output(), '\r\x1b[J> ab\n  cd\n\r\x1b[J> \r\x1b[2C', 'Enter (the cursor was drawn on the first row): the message stays, as typed, above a new prompt');
+  t.same(actions.filter((action) => action.type === 'line'), [{ type: 'line', text: 'ab\ncd' }]);
+  line.stop();
+});
+
+t.test('a message taller than the window: at most its height less two rows, around the cursor', async (t) => {
+  const term = fakeTerminal();
+  Object.assign(term.io.stdout, { rows: 5 });
+  const { line } = startLine(term);
+  await term.output();
+  term.stdin.write('\x1b[200~1\n2\n3\n4\n5\n6\x1b[201~');
+  t.equal(await term.output(), '\r\x1b[J  4\n  5\n  6\r\x1b[3C', 'the last three rows (the prompt\'s row is above them)');
+  line.stop();
 });
 
 t.test('Ctrl-L clears the screen and draws the line again at the top', async (t) => {
@@ -90,7 +119,7 @@ t.test('Ctrl-L clears the screen and draws the line again at the top', async (t)
   term.stdin.write('keep');
   await term.output();
   term.stdin.write('\x0c');
-  t.equal(await term.output(), '\x1b[H\x1b[2J\r\x1b[K> keep\r\x1b[6C');
+  t.equal(await term.output(), '\x1b[H\x1b[2J\r\x1b[J> keep\r\x1b[6C');
   line.stop();
 });
 
@@ -99,7 +128,7 @@ t.test('process exit while the line is up puts the terminal back', async (t) => 
   startLine(term);
   await term.output();
   term.signals.emit('exit');
-  t.equal(await term.output(), '\r\x1b[K\x1b[?2004l');
+  t.equal(await term.output(), '\r\x1b[J\x1b[?2004l');
   t.same(term.rawModes, [true, false]);
 });
 

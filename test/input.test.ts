@@ -234,12 +234,12 @@ t.test('LineInput alone: a line lost at its last fragment is counted once, and t
   const stdin = new PassThrough();
   const stderr: Buffer[] = [];
   const io = { stdin, stdout: new PassThrough(), stderr: new PassThrough().on('data', (chunk: Buffer) => stderr.push(chunk)), env: {}, signals: new EventEmitter() };
-  const output = new Output({ separator: 0x0a, quiet: false, json: false, timestamps: false, color: false, binaryEncoding: null, secrets: [] }, io);
+  const output = new Output({ separator: 0x0a, quiet: false, json: false, timestamps: false, color: false, binaryEncoding: null, pretty: null, secrets: [] }, io);
   const lines: string[] = [];
   const fragments: boolean[] = [];
   // The owner takes every fragment but the last: the connection closed just before the long line ended.
   const owner = { sendLines: (sent: readonly Buffer[]) => (lines.push(...sent.map(String)), 0), sendFragment: (_: Buffer, { last }: { last: boolean }) => (fragments.push(last), !last), inputEnded() {} };
-  const input = new LineInput(io, output, { sends: true, separator: 0x0a, sendBinary: false, execute: [], stdinIsMessage: false }, owner);
+  const input = new LineInput(io, output, { sends: true, separator: 0x0a, sendBinary: false, execute: [], stdinIsMessage: false, jsonInput: false }, owner);
   input.start(false);
   stdin.write(Buffer.alloc(1_200_000, 'a'));
   stdin.write('the long line ends\nthe next line\n');
@@ -249,3 +249,58 @@ t.test('LineInput alone: a line lost at its last fragment is counted once, and t
   input.stop();
   t.match(Buffer.concat(stderr).toString(), /wsc: 1 input line was not sent/);
 });
+
+t.test('--json-input: one compacted message per JSON value, in any layout; each as soon as it is complete', async (t) => {
+  const server = await startChatServer({ port: 0 });
+  t.teardown(() => server.close());
+  const received: string[] = [];
+  server.wss.on('connection', (ws: WebSocket) => ws.on('message', (data) => received.push(data.toString())));
+  const stdin = '{\n  "jsonrpc": "2.0",\n  "id": 1,\n  "method": "a"\n}\n{"id":2} {"id":3}[4,\n5]\n"text with\\nnewline" 12345678901234567890 1e400\n';
+  const client = runInProcess(['--json-input', '127.0.0.1', String(server.port), 'producer'], { input: stdin });
+  t.equal(await client.exit, 0, client.stderr());
+  t.same(received, ['{"jsonrpc":"2.0","id":1,"method":"a"}', '{"id":2}', '{"id":3}', '[4,5]', '"text with\\nnewline"', '12345678901234567890', '1e400'],
+    'pretty-printed, one per line, run together; numbers exact');
+
+  // Not at EOF: the first value goes while stdin is still open; the second may be larger than one read.
+  const live = runInProcess(['--json-input', '127.0.0.1', String(server.port), 'producer']);
+  const pipe = live.stdin!;
+  pipe.write('{"first":\n');
+  await delay(50);
+  pipe.write(' true}\n{"second": "');
+  await until(() => received.length === 8, 'the first value, stdin still open');
+  t.equal(received[7], '{"first":true}');
+  const big = 'x'.repeat(3 << 20);
+  for (let at = 0; at < big.length; at += 65_536) pipe.write(big.slice(at, at + 65_536));
+  pipe.end('"}');
+  t.equal(await live.exit, 0, live.stderr());
+  t.equal(received.length, 9);
+  t.equal(received[8], `{"second":"${big}"}`, 'a 3 MiB value, in 48 reads, whole');
+});
+
+t.test('--json-input: a value that is not JSON stops input at its line and column, what came before it sent, exit 1', async (t) => {
+  const server = await startChatServer({ port: 0 });
+  t.teardown(() => server.close());
+  const received: string[] = [];
+  server.wss.on('connection', (ws: WebSocket) => ws.on('message', (data) => received.push(data.toString())));
+  const stdin = '{"ok": 1}\n{"ok": 2}\n{\n  "bad": [1,\n   2 x]\n}\n{"never": "sent"}\n';
+  const client = runInProcess(['--json-input', '127.0.0.1', String(server.port), 'producer'], { input: stdin });
+  t.equal(await client.exit, 1);
+  t.same(received, ['{"ok":1}', '{"ok":2}'], 'what came before it, nothing after');
+  t.match(client.stderr(), /^wsc: stdin:5:6: 'x' where ',' or '\]' belongs$/m, 'one line: where, and what');
+  t.notMatch(client.stderr(), /at |Error/, 'no stack trace');
+
+  const endless = runInProcess(['--json-input', '127.0.0.1', String(server.port), 'producer'], { input: '[1]\n{"never": "ends", "list": [1, 2' });
+  t.equal(await endless.exit, 1, 'a value that never ends');
+  t.match(endless.stderr(), /^wsc: stdin:2:1: the value that begins here does not end$/m);
+  t.equal(received.at(-1), '[1]', 'the value before it was sent');
+
+  const binary = runInProcess(['--json-input', '--binary', '127.0.0.1', String(server.port), 'producer']);
+  t.equal(await binary.exit, 2, '--json-input with --binary: a usage error');
+  t.match(binary.stderr(), /--json-input .* does not go with --binary/);
+});
+
+async function until(test: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  for (const started = Date.now(); !test(); await delay(10)) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+  }
+}

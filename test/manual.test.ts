@@ -28,6 +28,9 @@ t.test('the page has the sections a man page has, the exit statuses and the reci
   const exit = page.slice(page.indexOf('.SH EXIT STATUS'), page.indexOf('.SH ENVIRONMENT'));
   t.match(exit, /\.TP\n0\n[\s\S]*\.TP\n1\n[\s\S]*\.TP\n2\n/, 'statuses 0, 1 and 2');
   t.match(page, /wsc \\-x '\{"subscribe":"prices"\}' \\-\\-count 10/, 'the scripting recipes');
+  const examples = page.slice(page.indexOf('.SH EXAMPLES'), page.indexOf('.SH SEE ALSO'));
+  t.match(examples, /wsc \\-x '\{"id":7,"method":"ping"\}' \\-\\-filter/, 'the JSON APIs recipes: request and reply');
+  t.match(examples, /wsc \\-\\-json\\-input \\-w 2/, 'and --json-input');
   t.notMatch(page, /[^\x00-\x7f]/, 'ASCII only: other characters as \\[uXXXX]');
   t.notMatch(page, /^[.'](?!(TH|SH|SS|TP|PP|RS|RE|nf|fi|BR) |TP$|PP$|RS$|RE$|nf$|fi$)/m, 'no text line that roff would take for a request');
 });

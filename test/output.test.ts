@@ -3,7 +3,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import type { WebSocket } from 'ws';
-import { CLIENT_COMMAND, ROOT, shellQuote } from './support/helpers.ts';
+import { CLIENT_COMMAND, ROOT, parsedOptions, shellQuote } from './support/helpers.ts';
 import { binary, close, runAgainstFakeServer, text } from './support/fake-server.ts';
 import { startChatServer } from './support/server.ts';
 
@@ -53,4 +53,27 @@ t.test('| head -1: the client closes with 1001 and exits quietly when its reader
   t.equal(await closeCode, 1001, 'the server got CLOSE 1001 (going away)');
   t.match(stderr, /client status 0/);
   t.notMatch(stderr, /EPIPE|Error|\n\s+at /, 'no stack trace, no EPIPE noise');
+});
+
+t.test('--pretty in a pipe: JSON objects and arrays laid out, tokens exact; anything else, and the default, as it came', async (t) => {
+  const messages = ['{"id":7,"big":12345678901234567890,"k":1,"k":2}', '[1,"\\u00e9"]', 'not json {', '"a bare string"', '{"broken":'];
+  const run = (args: string[]) => runAgainstFakeServer(async (session) => {
+    await session.send([...messages.map((message) => text(message)), close(1000)]);
+    await session.waitForClose();
+    session.end();
+  }, ['consumer', ...args]);
+  const pretty = await run(['--pretty']);
+  t.equal(pretty.status, 0);
+  t.equal(pretty.stdout, [
+    '{', '  "id": 7,', '  "big": 12345678901234567890,', '  "k": 1,', '  "k": 2', '}',
+    '[', '  1,', '  "\\u00e9"', ']',
+    'not json {', '"a bare string"', '{"broken":', '',
+  ].join('\n'), 'laid out, without colour (not a terminal); the others byte for byte');
+  const plain = await run([]);
+  t.equal(plain.stdout, messages.join('\n') + '\n', 'off a terminal, by default, every message exactly as it came');
+  const json = await run(['--pretty', '--json']);
+  t.equal(json.stdout.trim().split('\n').filter((line) => line.includes('"message"')).length, messages.length, '--json: still one line per event');
+  t.same(json.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((event) => event.type === 'message').map((event) => event.text), messages);
+  t.equal(parsedOptions(['--pretty', '--no-pretty', 'ws://h/']).pretty, false, '--no-pretty wins, as --no-color does');
+  t.equal(parsedOptions(['ws://h/']).pretty, null, 'by default: on a terminal only');
 });

@@ -180,3 +180,46 @@ t.test('SIGTERM (or Ctrl-C) while connecting ends at once with exit 1: there is 
   t.ok(Date.now() - before < 1000, 'at once, not after the connect timeout');
   t.match(run.stderr(), /wsc: interrupted while connecting\nwsc: 1 input line was not sent\n$/);
 });
+
+t.test('--filter REGEX --count 1: send a request, wait for the reply with its id among other traffic, print it, exit 0', async (t) => {
+  // A JSON-RPC-like server: a notification stream, and each request answered late, after others' replies.
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  t.teardown(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+  wss.on('connection', (ws) => {
+    ws.send('{"method":"notify","params":{"n":1}}');
+    ws.send(Buffer.from('binary noise'));
+    ws.on('message', (data) => {
+      const request = JSON.parse(data.toString()) as { id: number };
+      ws.send(`{"id":${request.id + 10},"result":"someone else's"}`);
+      ws.send('{"method":"notify","params":{"n":2}}');
+      if (request.id !== 99) setTimeout(() => ws.readyState === ws.OPEN && ws.send(`{"id":${request.id},"result":"pong"}`), 50);
+    });
+  });
+  const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/rpc`;
+  const run = runInProcess(['-x', '{"id":7,"method":"ping"}', '--filter', '"id":\\s*7\\b', '--count', '1', '-w', '5', url], { stdin: 'ignore' });
+  t.equal(await run.exit, 0, run.stderr());
+  t.equal(run.stdout(), '{"id":7,"result":"pong"}\n', 'only the reply: not id 17, not the notifications');
+
+  const flags = runInProcess(['--filter', '/NOTIFY.*"n":2/i', '--count', '1', '-x', '{"id":1}', url], { stdin: 'ignore' });
+  t.equal(await flags.exit, 0, flags.stderr());
+  t.equal(flags.stdout(), '{"method":"notify","params":{"n":2}}\n', '/REGEX/FLAGS');
+
+  const binary = runInProcess(['--filter', '^\\[binary 12 bytes', '--count', '1', url], { stdin: 'ignore' });
+  t.equal(await binary.exit, 0, binary.stderr());
+  t.equal(binary.stdout(), '[binary 12 bytes: 62 69 6e 61 72 79 20 6e 6f 69 73 65]\n', 'a binary message: matched on its shown form');
+
+  const never = runInProcess(['-x', '{"id":99}', '--filter', '"id":99\\b', '--count', '1', '-w', '0.3', url], { stdin: 'ignore' });
+  t.equal(await never.exit, 1, 'the reply never came within -w');
+  t.equal(never.stdout(), '', 'nothing else printed');
+  t.match(never.stderr(), /^wsc: got 0 of 1 message$/m, 'one line says so');
+});
+
+t.test('--filter: a bad regular expression is a usage error that quotes it', async (t) => {
+  for (const pattern of ['"id":(7', '/a(/i', '[z-a]']) {
+    const run = runInProcess(['--filter', pattern, 'ws://127.0.0.1:1/']);
+    t.equal(await run.exit, 2, pattern);
+    t.match(run.stderr(), `wsc: --filter: not a regular expression: '${pattern}' (`, 'quoted, and why');
+    t.equal(run.stderr().split('\n').filter(Boolean).length, 2, 'one line, then where to read more');
+  }
+});

@@ -4,7 +4,7 @@
 
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WebSocket } from 'ws';
@@ -19,8 +19,11 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 let sessions = 0;
 
-/** The client in a fresh tmux server of its own (80×24), its output bytes recorded, `stty -a` saved after it exits. */
-function startPane(args: string[]) {
+/**
+ * The client in a fresh tmux server of its own (80×24), its output bytes recorded, `stty -a` saved after it
+ * exits. Its XDG_STATE_HOME is a folder of the test's own (the default history goes there, never the user's).
+ */
+function startPane(args: string[], env: Record<string, string> = {}) {
   const name = `wsc-test-${process.pid}-${sessions++}`;
   const socket = join(dir, name);
   const tmux = (...tmuxArgs: string[]) => spawnSync('tmux', ['-S', socket, ...tmuxArgs], { encoding: 'utf8' });
@@ -28,7 +31,8 @@ function startPane(args: string[]) {
   const status = join(dir, `${name}.status`);
   const client = [...CLIENT_COMMAND, ...args].map(shellQuote).join(' ');
   // stty first: the status file's appearance means both are written.
-  const command = `cd ${shellQuote(ROOT)} && NO_COLOR=1 ${client}; s=$?; stty -a > ${shellQuote(stty)}; echo $s > ${shellQuote(status)}; sleep 600`;
+  const assignments = Object.entries({ NO_COLOR: '1', XDG_STATE_HOME: join(dir, `${name}.state`), ...env }).map(([key, value]) => `${key}=${shellQuote(value)}`).join(' ');
+  const command = `cd ${shellQuote(ROOT)} && ${assignments} ${client}; s=$?; stty -a > ${shellQuote(stty)}; echo $s > ${shellQuote(status)}; sleep 600`;
   const started = tmux('-f', '/dev/null', 'new-session', '-d', '-x', '80', '-y', '24', '-s', 'wsc', command);
   if (started.status !== 0) throw new Error(`tmux: ${started.stderr}`);
   const raw = join(dir, `${name}.raw`);
@@ -74,11 +78,11 @@ function startPane(args: string[]) {
 }
 
 /** A chat server and the client in a pane as `both`, connected; `peer` is the server's side of it. */
-async function connected(t: { teardown(fn: () => unknown): void }, extraArgs: string[] = []) {
+async function connected(t: { teardown(fn: () => unknown): void }, extraArgs: string[] = [], env: Record<string, string> = {}) {
   const server = await startChatServer({ port: 0, pingInterval: -1 });
   t.teardown(() => server.close());
   const next = server.nextConnection('/both');
-  const pane = startPane([...extraArgs, '127.0.0.1', String(server.port), 'both']);
+  const pane = startPane([...extraArgs, '127.0.0.1', String(server.port), 'both'], env);
   t.teardown(() => pane.kill());
   const { ws: peer } = await next;
   const received: string[] = [];
@@ -142,7 +146,7 @@ t.test('Up + Enter sends the previous line again; Left + insert edits; Ctrl-W, C
   t.notOk(screen.rows.join('\n').includes('^['), 'no arrow key shown as an escape');
 });
 
-t.test('pastes: a 10,000-character line arrives whole; a block of lines arrives as one message per line', { skip }, async (t) => {
+t.test('pastes: a 10,000-character line arrives whole; a block of lines arrives as one message', { skip }, async (t) => {
   const { pane, received } = await connected(t);
   const long = Array.from({ length: 1000 }, (_, i) => String(i % 10).repeat(9) + ' ').join('');
   pane.paste(long);
@@ -151,8 +155,9 @@ t.test('pastes: a 10,000-character line arrives whole; a block of lines arrives 
   t.equal(received[0]!.length, 10_000);
   t.equal(received[0], long, 'not cut at 4,095 (the terminal\'s canonical-mode limit)');
   pane.paste('first line\nsecond line\nthird line\n');
-  await until(() => received.length === 4, 'the block');
-  t.same(received.slice(1), ['first line', 'second line', 'third line'], 'in order');
+  pane.keys('Enter');
+  await until(() => received.length === 2, 'the block');
+  t.same(received.slice(1), ['first line\nsecond line\nthird line'], 'one message, its lines in order');
   const screen = pane.screen();
   t.ok(screen.rows.at(-1)!.length < 80, 'the input line never wraps');
 });
@@ -213,19 +218,64 @@ t.test('a second Ctrl-C exits at once when the server does not answer the CLOSE'
   t.match(pane.stty(), /(^|\s)icanon(\s|$)/, 'the terminal restored');
 });
 
-t.test('--history FILE: lines are kept across sessions', { skip }, async (t) => {
-  const history = join(dir, 'history');
-  const first = await connected(t, ['--history', history]);
+t.test('history is kept across runs by default (a message of several rows whole), mode 600; --history FILE; --no-history', { skip }, async (t) => {
+  const state = join(dir, 'state');
+  const first = await connected(t, [], { XDG_STATE_HOME: state });
   first.pane.text('remember me');
   first.pane.keys('Enter');
-  await until(() => first.received.length === 1, 'the line');
+  first.pane.paste('{\n  "id": 7\n}');
+  first.pane.keys('Enter');
+  await until(() => first.received.length === 2, 'the lines');
   first.pane.keys('C-d');
   t.equal(await first.pane.exitStatus(), 0);
-  t.equal(readFileSync(history, 'utf8'), 'remember me\n');
-  const second = await connected(t, ['--history', history]);
-  second.pane.keys('Up', 'Enter');
-  await until(() => second.received.length === 1, 'the recalled line');
-  t.same(second.received, ['remember me'], 'Up recalls the last session\'s line');
+  const file = join(state, 'wsc', 'history');
+  t.equal(readFileSync(file, 'utf8'), 'remember me\n\x1e"{\\n  \\"id\\": 7\\n}"\n', 'in $XDG_STATE_HOME/wsc/history; several rows as one entry');
+  t.equal(statSync(file).mode & 0o777, 0o600, 'the file: mode 600');
+  t.equal(statSync(join(state, 'wsc')).mode & 0o777, 0o700, 'its folder: mode 700');
+  const second = await connected(t, [], { XDG_STATE_HOME: state });
+  second.pane.keys('Up');
+  await second.pane.waitForScreen((rows) => rows.at(-1) === '  }' && rows.at(-3) === '> {', 'the recalled message, on its rows');
+  second.pane.keys('Enter', 'Up', 'Up', 'Up', 'Up'); // into the message recalled (its last row), up its rows, to the one before
+  await second.pane.waitForScreen((rows) => rows.at(-1) === '> remember me', 'the line before it');
+  second.pane.keys('Enter');
+  await until(() => second.received.length === 2, 'the recalled lines');
+  t.same(second.received, ['{\n  "id": 7\n}', 'remember me'], 'Up recalls the last run\'s messages, whole');
+
+  const history = join(dir, 'chosen-history');
+  const chosen = await connected(t, ['--history', history], { XDG_STATE_HOME: join(dir, 'unused-state') });
+  chosen.pane.text('into the chosen file');
+  chosen.pane.keys('Enter');
+  await until(() => chosen.received.length === 1, 'the line');
+  chosen.pane.keys('C-d');
+  t.equal(await chosen.pane.exitStatus(), 0);
+  t.equal(readFileSync(history, 'utf8'), 'into the chosen file\n', '--history FILE');
+  const none = await connected(t, ['--no-history'], { XDG_STATE_HOME: join(dir, 'unused-state') });
+  none.pane.text('kept nowhere');
+  none.pane.keys('Enter');
+  await until(() => none.received.length === 1, 'the line');
+  none.pane.keys('C-d');
+  t.equal(await none.pane.exitStatus(), 0);
+  t.notOk(existsSync(join(dir, 'unused-state')), '--no-history and --history FILE: nothing in the default place');
+});
+
+t.test('a pasted block of lines stays one message of several rows; Alt-Enter adds a row; Enter sends it whole', { skip }, async (t) => {
+  const { pane, received } = await connected(t);
+  pane.paste('{\n  "method": "ping",\n  "id": 7\n}\n');
+  const screen = await pane.waitForScreen((rows) => rows.at(-1) === '  }', 'the block on its rows');
+  t.same(screen.rows.slice(-4), ['> {', '    "method": "ping",', '    "id": 7', '  }'], 'each row under the prompt, indented as far as it');
+  t.same(received, [], 'nothing sent by the paste\'s own line breaks');
+  pane.keys('Up', 'End');
+  pane.text(',');
+  pane.keys('M-Enter');
+  pane.text('  "x": 1');
+  await pane.waitForScreen((rows) => rows.at(-2) === '    "x": 1', 'a row added with Alt-Enter');
+  pane.keys('Enter');
+  await until(() => received.length === 1, 'the message');
+  t.same(received, ['{\n  "method": "ping",\n  "id": 7,\n  "x": 1\n}'], 'one message, edited, as shown');
+  const after = await pane.waitForScreen((rows) => rows.at(-1) === '>', 'a new prompt');
+  t.same(after.rows.slice(-6, -1), ['> {', '    "method": "ping",', '    "id": 7,', '    "x": 1', '  }'], 'the message stays on screen as sent');
+  pane.keys('C-d');
+  t.equal(await pane.exitStatus(), 0);
 });
 
 t.test('Ctrl-C while connecting: a status line says where it connects; Ctrl-C ends at once, exit 1, terminal restored', { skip }, async (t) => {
@@ -250,7 +300,8 @@ t.test('closing the terminal (SIGHUP: tmux kill-server) is a quit: CLOSE 1001, g
 });
 
 t.test('--history that cannot be written: said once, and the session goes on', { skip }, async (t) => {
-  const { pane, received } = await connected(t, ['--history', join(dir, 'no-such-folder', 'history')]);
+  writeFileSync(join(dir, 'a-file'), '');
+  const { pane, received } = await connected(t, ['--history', join(dir, 'a-file', 'history')]);
   for (const line of ['one', 'two', 'three']) {
     pane.text(line);
     pane.keys('Enter');
@@ -259,7 +310,7 @@ t.test('--history that cannot be written: said once, and the session goes on', {
   const screen = await pane.waitForScreen((rows) => rows.some((row) => row.includes('cannot write the history')), 'the warning');
   t.equal(screen.rows.filter((row) => row.includes('cannot write the history')).length, 1, 'once');
   // The line is wider than the pane: joined again, as the terminal wrapped it.
-  t.match(screen.rows.join(''), /wsc: cannot write the history to ?\S*no-such-folder\S*history: no such ?file or directory; going on ?without it/);
+  t.match(screen.rows.join('').replace(/ /g, ''), /wsc:cannotwritethehistoryto\S*a-file\/history:apartofthepathisnotadirectory;goingonwithoutit/);
   t.same(received, ['one', 'two', 'three']);
   pane.keys('C-d');
   t.equal(await pane.exitStatus(), 0);

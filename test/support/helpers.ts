@@ -3,7 +3,8 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { PassThrough, type Writable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type PerMessageDeflateOptions } from 'ws';
-import { main } from '../../client.ts';
+import { main, parseCommandLine, type CliOptions } from '../../client.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLIENT = fileURLToPath(new URL('../../client.ts', import.meta.url));
@@ -183,6 +184,13 @@ function watchRun(stdoutStream: NodeJS.ReadableStream, stderrStream: NodeJS.Read
   };
 }
 
+/** The options a command line gives (with an empty environment); --help or --version throw. */
+export function parsedOptions(argv: string[]): CliOptions {
+  const options = parseCommandLine(argv, {});
+  if (typeof options === 'string') throw new Error(`${argv.join(' ')} asks for --${options}`);
+  return options;
+}
+
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -218,9 +226,14 @@ export interface PtyRun {
   exit: Promise<number | null>;
 }
 
+/** Where a client on a pseudo-terminal keeps its default history: the test's, never the user's (removed at exit). */
+const PTY_STATE_HOME = join(tmpdir(), `wsc-test-state-${process.pid}`);
+process.once('exit', () => rmSync(PTY_STATE_HOME, { recursive: true, force: true }));
+
 export function runOnPty(args: string[], env: NodeJS.ProcessEnv = {}, killAfterMs = 20_000): PtyRun {
   const command = [...CLIENT_COMMAND, ...args].map(shellQuote).join(' ');
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '', TERM: 'xterm', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const base = { ...process.env, NO_COLOR: '', TERM: 'xterm', XDG_STATE_HOME: PTY_STATE_HOME };
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, env: { ...base, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   child.stdout!.on('data', (chunk: Buffer) => out.push(chunk));
   const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);

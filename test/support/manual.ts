@@ -76,8 +76,9 @@ export function manualPage(readme: string, version: string, date = new Date().to
   out.push('.SH ENVIRONMENT');
   for (const [name = '', what = ''] of tableRows(section(readme, '### Environment'))) out.push('.TP', text(inline(name)), text(inline(what)));
   out.push('.SH EXAMPLES');
-  const recipes = /```sh\n([\s\S]*?)```/.exec(section(readme, '## Scripting'))?.[1] ?? '';
-  out.push('.nf', ...recipes.trimEnd().split('\n').map((line) => text(line.replace(/\\/g, '\\e').replace(/-/g, '\\-'))), '.fi');
+  // The recipes of Scripting and JSON APIs: every shell block, as it stands.
+  const recipes = ['## Scripting', '## JSON APIs'].flatMap((heading) => [...section(readme, heading).matchAll(/```sh\n([\s\S]*?)```/g)].map((block) => block[1]!.trimEnd()));
+  out.push('.nf', ...recipes.join('\n\n').split('\n').map((line) => text(line.replace(/\\/g, '\\e').replace(/-/g, '\\-'))), '.fi');
   out.push('.SH SEE ALSO', 'RFC 6455 (The WebSocket Protocol), RFC 1928 (SOCKS5),', '.BR wscat (1),', '.BR websocat (1),', '.BR curl (1)');
   return out.join('\n') + '\n';
 }

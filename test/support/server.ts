@@ -32,7 +32,7 @@ const ROLES = new Set(['producer', 'consumer', 'both']);
 /** The next upgrade request the server accepts, with the connection (for tests). */
 export async function nextRequest(server: ChatServer) {
   const { ws, request } = await server.nextConnection();
-  return { ws, headers: request.headers, url: request.url ?? '' };
+  return { ws, headers: request.headers, rawHeaders: request.rawHeaders, url: request.url ?? '' };
 }
 
 export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
