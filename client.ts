@@ -11,11 +11,11 @@
 //   - § 3   Compression                permessage-deflate as an extension, on node:zlib both ways
 //   - § 4   The connection             the protocol as a state machine without I/O: bytes in, bytes and events out
 //   - § 5   The command line           options, usage, targets, redirects, proxies, credentials: resolved once, frozen
-//   - § 6   Presentation and secrets   peer text made safe to show, the wording of every event, redaction
+//   - § 6   Presentation and secrets   peer text made safe to show, JSON laid out exactly, the wording of every event, redaction
 //   - § 7   Reaching the server        TCP, unix sockets, TLS, and tunnels through HTTP CONNECT and SOCKS5 proxies
 //   - § 8   The connection attempt     one socket pumped into one connection: listeners, timers, the select loop
 //   - § 9   Output                     stdout for messages, stderr for everything else
-//   - § 10  Input                      stdin as lines, long ones sent as they arrive; the queue before OPEN
+//   - § 10  Input                      stdin as lines (or JSON values), long ones sent as they arrive; the queue before OPEN
 //   - § 11  The terminal               keys, the line editor, the input line on the screen, the password prompt
 //   - § 12  The client                 the process's life across attempts: routing, redirects, reconnects, quitting
 //   - § 13  main                       main(argv, io) returns the exit status
@@ -31,11 +31,14 @@
 //   UsageError         a bad command line, option value or file (exit 2)
 //   Timer              one timeout: armed, re-armed, cleared
 //   Attempt            one socket, its ClientConnection, and the timers of the shell's half of the state machine
+//   JsonError          why a text is not JSON, and the offset where it stops being
+//   JsonWriter         the bytes of a JSON value being written again, in one buffer that doubles as it fills
 //   Output             stdout and stderr: ordering, the messages borrowed until written, colour, redaction
+//   JsonValueReader    --json-input: the value being read from stdin, where it began, brackets and quotes open
 //   LineInput          stdin: its state, the line being read and its state, the queue before OPEN, lines not sent
 //   KeyReader          raw-mode bytes as keys: an escape sequence cut by a chunk's end, bracketed paste
-//   LineEditor         the input line's text, cursor, kill buffer and history (pure)
-//   TerminalLine       the terminal: raw mode, the drawn input line, Ctrl-Z, putting the terminal back
+//   LineEditor         the input line's text (rows too), cursor, kill buffer and history (pure)
+//   TerminalLine       the terminal: raw mode, the drawn rows of the input line, the history file, Ctrl-Z, putting it back
 //   ChatClient         the loop over attempts, the user's quit, --count and -w, input routed to the open attempt
 
 import { X509Certificate, createHash, createPrivateKey, randomBytes, randomFillSync, type KeyObject } from 'node:crypto';
@@ -2499,7 +2502,8 @@ function parseCount(values: { count?: string; '1'?: boolean }): number {
 // the terminal (set its title, clear it, forge a status line), and nothing printed may carry a password
 // the user gave. These pure helpers turn bytes and events into safe lines: every status, -v and --json line
 // of a connection attempt is worded here (describeEvent), from the event and what the attempt knows; Output
-// (§ 9) writes them.
+// (§ 9) writes them. Most servers beyond the chat server speak JSON, so a JSON message can be laid out for
+// reading — but exactly as it came, token by token, since a parsed and printed number is not the one sent.
 
 const SGR = { reset: '\x1b[0m', bold: '\x1b[1m', dim: '\x1b[2m', green: '\x1b[32m', cyan: '\x1b[36m', red: '\x1b[31m' };
 
@@ -2576,6 +2580,8 @@ export interface JsonStyle {
   neutralise: boolean;
   /** No line breaks or indentation: the value as it came, without its insignificant white space. */
   compact: boolean;
+  /** Spaces at the start of every line after the first (a terminal shows a message under its marker). */
+  margin?: number;
 }
 
 /** Deeper than this, a value is laid out on one line: the indentation of a very deep value would grow as its square. */
@@ -2601,6 +2607,11 @@ type JsonExpect = 'value' | 'first-value' | 'key' | 'first-key' | 'after';
 class JsonWriter {
   bytes = Buffer.allocUnsafe(1024);
   length = 0;
+  private readonly margin: number;
+
+  constructor(margin: number) {
+    this.margin = margin;
+  }
 
   room(more: number): void {
     if (this.length + more <= this.bytes.length) return;
@@ -2620,12 +2631,13 @@ class JsonWriter {
     else this.length += source.copy(this.bytes, this.length, start, end);
   }
 
-  /** A line break and `depth` levels of indentation (two spaces each). */
+  /** A line break, the margin, and `depth` levels of indentation (two spaces each). */
   newline(depth: number): void {
-    this.room(1 + 2 * depth);
+    const spaces = this.margin + 2 * depth;
+    this.room(1 + spaces);
     this.bytes[this.length++] = 0x0a;
-    this.bytes.fill(0x20, this.length, this.length + 2 * depth);
-    this.length += 2 * depth;
+    this.bytes.fill(0x20, this.length, this.length + spaces);
+    this.length += spaces;
   }
 }
 
@@ -2639,7 +2651,7 @@ for (const byte of [0x20, 0x0a, 0x0d, 0x09]) JSON_SPACE[byte] = 1;
  * spaces a level) or compact. Throws JsonError. With `objectOrArray`, a value that is neither is an error too.
  */
 export function rewriteJson(source: Buffer, start: number, end: number, style: JsonStyle, objectOrArray = false): Buffer {
-  const out = new JsonWriter();
+  const out = new JsonWriter(style.margin ?? 0);
   const closers: number[] = []; // 0x7d '}' or 0x5d ']', innermost last
   // Only a string can hold a control character that JSON allows raw (DEL, or C1 as C2 80-9F): looked for once.
   const neutralise = style.neutralise && hasRawControls(source, start, end);
@@ -3786,6 +3798,8 @@ export function processIo(): ClientIo {
 
 /** A batch of messages at least this big is handed to stdout as it is instead of copied (see Output). */
 const COPY_LIMIT = 64 * 1024;
+/** A line break, written after a message laid out on a terminal. */
+const NEWLINE = Buffer.from('\n');
 
 /**
  * Everything the user sees: messages on stdout (plain, terminal or JSON lines), the rest on stderr.
@@ -3956,9 +3970,13 @@ export class Output implements Display {
       const line = this.options.binaryEncoding ? data.toString(this.options.binaryEncoding) : describeBinary(data);
       this.push(this.tty ? Buffer.from(this.timePrefix() + this.paint(SGR.cyan, '< ') + line + '\n') : Buffer.concat([Buffer.from(this.timePrefix() + line), this.separator]));
     } else if (this.tty) {
-      const laidOut = this.pretty ? layoutJson(data, { colors: this.colorful ? JSON_COLORS : null, neutralise: true }) : null;
-      const text = laidOut !== null ? laidOut.toString('utf8') : neutraliseControls(data.toString('utf8'));
-      this.push(Buffer.from(this.timePrefix() + this.paint(SGR.green, '< ') + text.replace(/\n/g, '\n  ') + '\n'));
+      const marker = this.timePrefix() + this.paint(SGR.green, '< ');
+      // Laid out under the marker as it is written: a 10 MB message is never a string, nor copied again.
+      const laidOut = this.pretty ? layoutJson(data, { colors: this.colorful ? JSON_COLORS : null, neutralise: true, margin: 2 }) : null;
+      if (laidOut === null) return this.push(Buffer.from(marker + neutraliseControls(data.toString('utf8')).replace(/\n/g, '\n  ') + '\n'));
+      this.push(Buffer.from(marker));
+      this.push(laidOut);
+      this.push(NEWLINE);
     } else if (this.pretty) {
       // --pretty in a pipe: laid out (one message may then span lines), exact tokens, no controls touched.
       this.push(Buffer.from(this.timePrefix()));
@@ -4012,8 +4030,9 @@ export class Output implements Display {
 
 // § 10  Input
 //
-// What the user sends: stdin split into lines (or NUL-separated messages with -0), made valid UTF-8, and
-// handed to the client; or, on a terminal, the lines the input line's editor produces (§ 11). Nothing
+// What the user sends: stdin split into lines (or NUL-separated messages with -0, or JSON values with
+// --json-input), made valid UTF-8, and handed to the client; or, on a terminal, the lines the input line's
+// editor produces (§ 11). Nothing
 // accepted is dropped silently: lines wait in one queue while no connection is open (before OPEN, between
 // reconnects), a full queue pauses stdin instead of growing, and lines that could not be sent are counted.
 // A line of any size goes out while it is still arriving, as a fragmented message, so memory does not grow
