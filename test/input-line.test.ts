@@ -2,7 +2,10 @@
 // mode) and stand-in process hooks (exit, SIGCONT, suspending): what TerminalLine writes and when. The tmux
 // tests (terminal-line.test.ts) keep what only a real terminal emulator shows.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { OP, close, startFakeServer } from './support/fake-server.ts';
@@ -132,7 +135,8 @@ t.test('process exit while the line is up puts the terminal back', async (t) => 
   t.same(term.rawModes, [true, false]);
 });
 
-t.test('the whole client on a stand-in terminal: typed lines are sent, Ctrl-D closes with 1000, the terminal is put back', async (t) => {
+/** The whole client on a stand-in terminal, against a fake server that answers the CLOSE; `keys` typed once connected. */
+async function typeIntoClient(t: Test, args: string[], keys: string, env: NodeJS.ProcessEnv = {}) {
   const server = await startFakeServer({
     script: async (session) => {
       await session.waitForClose();
@@ -142,17 +146,37 @@ t.test('the whole client on a stand-in terminal: typed lines are sent, Ctrl-D cl
   });
   t.teardown(() => server.close());
   const term = fakeTerminal();
-  const status = main(['127.0.0.1', String(server.port), 'both'], term.io);
+  term.io.env = { ...term.io.env, ...env };
+  const status = main([...args, '127.0.0.1', String(server.port), 'both'], term.io);
   for (let waited = 0; server.sessions.length === 0 || server.sessions[0]!.request === ''; waited += 10) {
-    if (waited > 5000) return t.fail('no connection');
+    if (waited > 5000) throw new Error('no connection');
     await delay(10);
   }
   await delay(50);
-  term.stdin.write('typed on the line\r');
-  term.stdin.write('\x04');
-  t.equal(await status, 0);
-  const frames = server.sessions[0]!.frames.map((f) => [f.opcode, f.payload.toString('latin1')]);
+  term.stdin.write(keys);
+  return { term, status: await status, frames: server.sessions[0]!.frames.map((f) => [f.opcode, f.payload.toString('latin1')]) };
+}
+
+t.test('the whole client on a stand-in terminal: typed lines are sent, Ctrl-D closes with 1000, the terminal is put back', async (t) => {
+  const { term, status, frames } = await typeIntoClient(t, [], 'typed on the line\r\x04');
+  t.equal(status, 0);
   t.same(frames, [[OP.TEXT, 'typed on the line'], [OP.CLOSE, '\x03\xe8']]);
   t.same(term.rawModes, [true, false], 'raw mode on, then off');
   t.match(await term.output(), /\x1b\[\?2004l/, 'bracketed paste off at the end');
+});
+
+t.test('--history FILE is where the history goes; --no-history keeps none (the default place stays empty)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wsc-history-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const state = { XDG_STATE_HOME: join(dir, 'state') };
+  const chosen = await typeIntoClient(t, ['--history', join(dir, 'chosen')], 'into the chosen file\r\x04', state);
+  t.equal(chosen.status, 0);
+  t.equal(readFileSync(join(dir, 'chosen'), 'utf8'), 'into the chosen file\n', '--history FILE');
+  const none = await typeIntoClient(t, ['--no-history'], 'kept nowhere\r\x04', state);
+  t.equal(none.status, 0);
+  t.same(none.frames[0], [OP.TEXT, 'kept nowhere']);
+  t.notOk(existsSync(state.XDG_STATE_HOME), 'nothing written in the default place by either');
+  const byDefault = await typeIntoClient(t, [], 'kept\r\x04', state);
+  t.equal(byDefault.status, 0);
+  t.equal(readFileSync(join(state.XDG_STATE_HOME, 'wsc', 'history'), 'utf8'), 'kept\n', 'without either: $XDG_STATE_HOME/wsc/history');
 });

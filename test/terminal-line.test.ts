@@ -4,7 +4,7 @@
 
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WebSocket } from 'ws';
@@ -218,7 +218,7 @@ t.test('a second Ctrl-C exits at once when the server does not answer the CLOSE'
   t.match(pane.stty(), /(^|\s)icanon(\s|$)/, 'the terminal restored');
 });
 
-t.test('history is kept across runs by default (a message of several rows whole), mode 600; --history FILE; --no-history', { skip }, async (t) => {
+t.test('history is kept across runs by default (a message of several rows whole), mode 600', { skip }, async (t) => {
   const state = join(dir, 'state');
   const first = await connected(t, [], { XDG_STATE_HOME: state });
   first.pane.text('remember me');
@@ -240,22 +240,6 @@ t.test('history is kept across runs by default (a message of several rows whole)
   second.pane.keys('Enter');
   await until(() => second.received.length === 2, 'the recalled lines');
   t.same(second.received, ['{\n  "id": 7\n}', 'remember me'], 'Up recalls the last run\'s messages, whole');
-
-  const history = join(dir, 'chosen-history');
-  const chosen = await connected(t, ['--history', history], { XDG_STATE_HOME: join(dir, 'unused-state') });
-  chosen.pane.text('into the chosen file');
-  chosen.pane.keys('Enter');
-  await until(() => chosen.received.length === 1, 'the line');
-  chosen.pane.keys('C-d');
-  t.equal(await chosen.pane.exitStatus(), 0);
-  t.equal(readFileSync(history, 'utf8'), 'into the chosen file\n', '--history FILE');
-  const none = await connected(t, ['--no-history'], { XDG_STATE_HOME: join(dir, 'unused-state') });
-  none.pane.text('kept nowhere');
-  none.pane.keys('Enter');
-  await until(() => none.received.length === 1, 'the line');
-  none.pane.keys('C-d');
-  t.equal(await none.pane.exitStatus(), 0);
-  t.notOk(existsSync(join(dir, 'unused-state')), '--no-history and --history FILE: nothing in the default place');
 });
 
 t.test('a pasted block of lines stays one message of several rows; Alt-Enter adds a row; Enter sends it whole', { skip }, async (t) => {
