@@ -8,11 +8,17 @@ import { delay, runInProcess } from './support/helpers.ts';
 import { OP, close, ping, runAgainstFakeServer, startFakeServer, type ClientFrame, type FakeSession } from './support/fake-server.ts';
 import { startChatServer } from './support/server.ts';
 
-t.test('invalid UTF-8 on stdin is sent with U+FFFD replacements, with one warning', async (t) => {
+/** The chat server, and the text of every message it receives, in order. */
+async function startRecordingServer(t: Test) {
   const server = await startChatServer({ port: 0 });
   t.teardown(() => server.close());
   const received: string[] = [];
   server.wss.on('connection', (ws: WebSocket) => ws.on('message', (data) => received.push(data.toString())));
+  return { server, received };
+}
+
+t.test('invalid UTF-8 on stdin is sent with U+FFFD replacements, with one warning', async (t) => {
+  const { server, received } = await startRecordingServer(t);
   const client = runInProcess(['127.0.0.1', String(server.port), 'producer'], { input: Buffer.from([0x61, 0xff, 0x62, 0x0a, 0xc0, 0x0a, 0x6f, 0x6b, 0x0a]) });
   t.equal(await client.exit, 0);
   t.same(received, ['a\uFFFDb', '\uFFFD', 'ok']);
@@ -251,10 +257,7 @@ t.test('LineInput alone: a line lost at its last fragment is counted once, and t
 });
 
 t.test('--json-input: one compacted message per JSON value, in any layout; each as soon as it is complete', async (t) => {
-  const server = await startChatServer({ port: 0 });
-  t.teardown(() => server.close());
-  const received: string[] = [];
-  server.wss.on('connection', (ws: WebSocket) => ws.on('message', (data) => received.push(data.toString())));
+  const { server, received } = await startRecordingServer(t);
   const stdin = '{\n  "jsonrpc": "2.0",\n  "id": 1,\n  "method": "a"\n}\n{"id":2} {"id":3}[4,\n5]\n"text with\\nnewline" 12345678901234567890 1e400\n';
   const client = runInProcess(['--json-input', '127.0.0.1', String(server.port), 'producer'], { input: stdin });
   t.equal(await client.exit, 0, client.stderr());
@@ -278,10 +281,7 @@ t.test('--json-input: one compacted message per JSON value, in any layout; each 
 });
 
 t.test('--json-input: a value that is not JSON stops input at its line and column, what came before it sent, exit 1', async (t) => {
-  const server = await startChatServer({ port: 0 });
-  t.teardown(() => server.close());
-  const received: string[] = [];
-  server.wss.on('connection', (ws: WebSocket) => ws.on('message', (data) => received.push(data.toString())));
+  const { server, received } = await startRecordingServer(t);
   const stdin = '{"ok": 1}\n{"ok": 2}\n{\n  "bad": [1,\n   2 x]\n}\n{"never": "sent"}\n';
   const client = runInProcess(['--json-input', '127.0.0.1', String(server.port), 'producer'], { input: stdin });
   t.equal(await client.exit, 1);
