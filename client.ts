@@ -2549,6 +2549,11 @@ export function describeBinary(data: Buffer): string {
   return `[binary ${data.length} byte${data.length === 1 ? '' : 's'}${data.length ? ': ' + preview : ''}${data.length > 16 ? ' …' : ''}]`;
 }
 
+/** A binary message as it is printed: whole in --hex or --base64, otherwise its size and a preview (and so --filter sees it). */
+export function showBinary(data: Buffer, encoding: 'hex' | 'base64' | null): string {
+  return encoding ? data.toString(encoding) : describeBinary(data);
+}
+
 /** A payload for humans: text when printable, hex otherwise. */
 export function printable(payload: Buffer): string {
   const text = payload.toString('utf8');
@@ -3967,7 +3972,7 @@ export class Output implements Display {
     if (this.options.json) {
       this.pushJson(type === 'text' ? { type: 'message', text: data.toString('utf8') } : { type: 'binary', base64: data.toString('base64') }, false);
     } else if (type === 'binary') {
-      const line = this.options.binaryEncoding ? data.toString(this.options.binaryEncoding) : describeBinary(data);
+      const line = showBinary(data, this.options.binaryEncoding);
       this.push(this.tty ? Buffer.from(this.timePrefix() + this.paint(SGR.cyan, '< ') + line + '\n') : Buffer.concat([Buffer.from(this.timePrefix() + line), this.separator]));
     } else if (this.tty) {
       const marker = this.timePrefix() + this.paint(SGR.green, '< ');
@@ -4874,10 +4879,11 @@ export class LineEditor {
     for (let at = this.line.indexOf('\n'); at >= 0; at = this.line.indexOf('\n', at + 1)) starts.push(at + 1);
     let cursorRow = 0;
     while (cursorRow + 1 < starts.length && starts[cursorRow + 1]! <= this.cursor) cursorRow++;
-    const firstRow = Math.max(0, cursorRow - Math.max(1, maxRows) + 1);
+    const shownRows = Math.max(1, maxRows);
+    const firstRow = Math.max(0, cursorRow - shownRows + 1);
     const rows: string[] = [];
     let cursorColumn = 0;
-    for (let row = firstRow; row < starts.length && row < firstRow + Math.max(1, maxRows); row++) {
+    for (let row = firstRow; row < starts.length && row < firstRow + shownRows; row++) {
       const start = starts[row]!, end = row + 1 < starts.length ? starts[row + 1]! - 1 : this.line.length;
       if (row === cursorRow) {
         const shown = this.renderRow(start, end, room);
@@ -4936,6 +4942,8 @@ export class TerminalLine {
   private readonly editor: LineEditor;
   private readonly decoder = new StringDecoder('utf8');
   private readonly prompt: string;
+  /** What stands before a row after the first: as wide as the prompt. */
+  private readonly continuation: string;
   private readonly onActions: (actions: EditorAction[]) => void;
   private readonly historyFile: string | null;
   /** Says, once, that the history could not be written. */
@@ -4954,6 +4962,7 @@ export class TerminalLine {
     this.warn = options.warn;
     this.editor = new LineEditor(this.loadHistory());
     this.prompt = options.color ? `${SGR.bold}${this.editor.prompt}${SGR.reset}` : this.editor.prompt;
+    this.continuation = ' '.repeat(this.editor.promptWidth);
     this.onActions = onActions;
   }
 
@@ -5017,8 +5026,7 @@ export class TerminalLine {
     if (!this.active || this.hidden) return;
     const maxRows = Math.max(1, (this.io.stdout.rows ?? 24) - 2);
     const { rows, firstRow, cursorRow, cursorColumn } = this.editor.render(this.io.stdout.columns ?? 80, maxRows);
-    const continuation = ' '.repeat(this.editor.promptWidth);
-    const drawn = rows.map((row, i) => (i === 0 && firstRow === 0 ? this.prompt : continuation) + row).join('\n');
+    const drawn = rows.map((row, i) => (i === 0 && firstRow === 0 ? this.prompt : this.continuation) + row).join('\n');
     const up = rows.length - 1 - cursorRow;
     const column = this.editor.promptWidth + cursorColumn;
     this.io.stdout.write(`${this.clearDrawn()}${drawn}${up > 0 ? `\x1b[${up}A` : ''}\r${column > 0 ? `\x1b[${column}C` : ''}`);
@@ -5045,8 +5053,7 @@ export class TerminalLine {
 
   /** A line sent: it stays on screen above the new, empty input line. */
   private commit(text: string): void {
-    const continuation = ' '.repeat(this.editor.promptWidth);
-    this.io.stdout.write(`${this.clearDrawn()}${this.prompt}${text.replace(/\t/g, ' ').replace(/\n/g, '\n' + continuation)}\n`);
+    this.io.stdout.write(`${this.clearDrawn()}${this.prompt}${text.replace(/\t/g, ' ').replace(/\n/g, '\n' + this.continuation)}\n`);
     this.saveHistory(text);
   }
 
@@ -5395,8 +5402,7 @@ class ChatClient implements AttemptHost, InputHost {
     const { bytes } = event;
     for (let i = 0; i < event.ranges.length; i += 2) {
       const start = event.ranges[i]!, end = event.ranges[i + 1]!; // ranges holds [start, end) pairs
-      const encoding = this.options.binaryEncoding;
-      const shown = event.type === 'text' ? bytes.toString('utf8', start, end) : encoding ? bytes.toString(encoding, start, end) : describeBinary(bytes.subarray(start, end));
+      const shown = event.type === 'text' ? bytes.toString('utf8', start, end) : showBinary(bytes.subarray(start, end), this.options.binaryEncoding);
       if (filter.test(shown)) ranges.push(start, end);
     }
     return ranges;
